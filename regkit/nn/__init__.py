@@ -1,0 +1,29 @@
+"""The PyTorch training engine shared by every neural estimator in regkit.
+
+Subclass :class:`BaseNeuralRegressor`, supply ``_build_module`` and ``_loss``, and
+the engine provides validation, target scaling, minibatching, optimisers and
+schedules, early stopping, seeding, devices, progress bars, callbacks, history,
+pickling and safe ``save``/``load``.
+"""
+
+from regkit.nn._base import (
+    ENGINE_ATTRIBUTES,
+    ENGINE_PARAMETERS,
+    BaseNeuralRegressor,
+    weighted_mean,
+)
+from regkit.nn._device import resolve_device
+from regkit.nn._modules import ACTIVATIONS, make_mlp, mlp_width
+from regkit.nn._persistence import load_estimator
+
+__all__ = [
+    "ACTIVATIONS",
+    "ENGINE_ATTRIBUTES",
+    "ENGINE_PARAMETERS",
+    "BaseNeuralRegressor",
+    "load_estimator",
+    "make_mlp",
+    "mlp_width",
+    "resolve_device",
+    "weighted_mean",
+]

@@ -1,0 +1,39 @@
+"""Parameter validation shared by every regkit estimator."""
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+
+def validate_params(estimator):
+    """Check ``estimator.get_params()`` against its ``_parameter_constraints``.
+
+    Uses scikit-learn's constraint language (``Interval``, ``StrOptions``, types...),
+    so a bad value raises the same message a scikit-learn user knows, for instance
+    ``The 'batch_size' parameter of NeuralRegressor must be an int in the range
+    [1, inf). Got 0 instead.`` Call it at the start of ``fit``.
+    """
+    # BaseEstimator._validate_params is the one supported entry point to the
+    # constraint checker; keeping the call here means one place to adapt if it moves.
+    estimator._validate_params()
+
+
+def check_random_seed(random_state):
+    """Turn ``random_state`` into a 31-bit integer seed (for torch, numba, dask...).
+
+    Parameters
+    ----------
+    random_state : int, RandomState instance or None
+        As everywhere in scikit-learn. ``None`` draws a fresh seed.
+
+    Returns
+    -------
+    seed : int
+        In ``[0, 2**31 - 1)``; the same ``random_state`` always gives the same seed.
+
+    Examples
+    --------
+    >>> from regkit.utils import check_random_seed
+    >>> check_random_seed(0) == check_random_seed(0)
+    True
+    """
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
