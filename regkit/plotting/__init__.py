@@ -1,0 +1,9 @@
+"""Display objects in the style of scikit-learn's ``*Display`` classes.
+
+Each Display stores computed data in ``__init__``, is built by ``from_estimator`` /
+``from_predictions``-style class methods, and draws with ``plot(ax=None, **kwargs)``,
+keeping ``ax_``, ``figure_`` and its artists for restyling. matplotlib (the ``plot``
+extra) is imported only when ``plot`` is called.
+"""
+
+__all__ = []
