@@ -19,6 +19,11 @@ def _regression_bunch(frame, target, description, return_X_y):
     )
 
 
+def _statsmodels_description(module):
+    # Some statsmodels datasets leave DESCRLONG empty; fall back to the shorter notes.
+    return module.DESCRLONG.strip() or f"{module.TITLE.strip()}\n\n{module.NOTE.strip()}"
+
+
 def _statsmodels_frame(name):
     from statsmodels import datasets
 
@@ -76,7 +81,9 @@ def load_randhie(*, return_X_y=False):
     """
     from statsmodels.datasets import randhie
 
-    return _regression_bunch(_statsmodels_frame("randhie"), "mdvis", randhie.DESCRLONG, return_X_y)
+    return _regression_bunch(
+        _statsmodels_frame("randhie"), "mdvis", _statsmodels_description(randhie), return_X_y
+    )
 
 
 def load_fair(*, return_X_y=False):
@@ -103,7 +110,9 @@ def load_fair(*, return_X_y=False):
     """
     from statsmodels.datasets import fair
 
-    return _regression_bunch(_statsmodels_frame("fair"), "affairs", fair.DESCRLONG, return_X_y)
+    return _regression_bunch(
+        _statsmodels_frame("fair"), "affairs", _statsmodels_description(fair), return_X_y
+    )
 
 
 def load_co2(*, frequency="monthly"):
@@ -142,7 +151,7 @@ def load_sunspots():
     Returns
     -------
     sunspots : Series
-        Named ``"sunspots"``, indexed by the first day of each year (frequency ``"YS"``).
+        Named ``"sunspots"``, indexed by the first day of each year (frequency ``"YS-JAN"``).
 
     Examples
     --------

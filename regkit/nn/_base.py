@@ -134,8 +134,9 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     Hooks, in the order ``fit`` calls them:
 
     - ``_build_module(n_features, n_outputs)``: return a fresh ``torch.nn.Module``.
-    - ``_fit_target_encoder(y)`` / ``_encode_target(y)``: learn and apply the target
-      transformation the loss sees (default: standardisation per output).
+    - ``_fit_target_encoder(y, sample_weight)`` / ``_encode_target(y)``: learn (on the
+      training rows; ``sample_weight`` may be None) and apply the target transformation
+      the loss sees (default: weighted standardisation per output).
     - ``_loss(module, X, y, w)``: scalar training loss of a minibatch (``w`` is None
       without sample weights).
     - ``_epoch_extras(module, X, y)``: extra entries of an epoch's history record.
@@ -176,10 +177,11 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     def _predict_module(self, module, X):
         return module(X)
 
-    def _fit_target_encoder(self, y):
-        self.y_mean_ = y.mean(axis=0)
-        scale = y.std(axis=0)
-        self.y_scale_ = np.where(scale > 0, scale, 1.0)
+    def _fit_target_encoder(self, y, sample_weight):
+        # Weighted moments: a row with weight 0 must not influence the model at all.
+        self.y_mean_ = np.average(y, axis=0, weights=sample_weight)
+        variance = np.average((y - self.y_mean_) ** 2, axis=0, weights=sample_weight)
+        self.y_scale_ = np.where(variance > 0, np.sqrt(variance), 1.0)
 
     def _encode_target(self, y):
         return (y - self.y_mean_) / self.y_scale_
@@ -226,7 +228,10 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
             torch.manual_seed(seed)
             generator = torch.Generator().manual_seed(seed)
             train_idx, valid_idx = self._split(len(X), generator)
-            self._fit_target_encoder(y[train_idx.numpy()])
+            rows = train_idx.numpy()
+            self._fit_target_encoder(
+                y[rows], None if sample_weight is None else sample_weight[rows]
+            )
             target = self._encode_target(y)
             tensors = [torch.from_numpy(a.astype(np.float32)).to(device) for a in (X, target)]
             weights = (
