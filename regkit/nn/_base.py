@@ -13,7 +13,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from regkit.exceptions import TrainingDivergedError, TrainingInterruptedWarning
 from regkit.nn._device import resolve_device
-from regkit.utils import check_random_seed, validate_params
+from regkit.utils import check_random_seed, store_init_params, validate_params
 
 ENGINE_PARAMETERS = """
 max_epochs : int, default=200
@@ -164,6 +164,30 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
 
     # Rows per forward pass at prediction and validation time (bounds memory).
     _eval_batch_size = 8192
+
+    def __init__(
+        self,
+        *,
+        max_epochs=200,
+        batch_size=128,
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        optimizer="adam",
+        lr_schedule="constant",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        verbose=0,
+        warm_start=False,
+        callbacks=None,
+        random_state=None,
+    ):
+        # Subclasses with parameters of their own list all of them in their own
+        # __init__ (scikit-learn reads parameters from the signature) and store them
+        # with the same one-liner.
+        store_init_params(self, locals())
 
     # ------------------------------------------------------------------ hooks
     @abstractmethod

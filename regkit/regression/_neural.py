@@ -13,7 +13,7 @@ from regkit.nn import (
     make_mlp,
     weighted_mean,
 )
-from regkit.utils import fill_doc
+from regkit.utils import fill_doc, store_init_params
 
 MLP_PARAMETERS = """
 hidden_layer_sizes : tuple of int, default=(100,)
@@ -34,13 +34,14 @@ MLP_CONSTRAINTS = {
 }
 
 
-def check_hidden_layer_sizes(hidden_layer_sizes):
-    """Return ``hidden_layer_sizes`` as a tuple of positive ints, or raise ValueError."""
+def check_hidden_layer_sizes(hidden_layer_sizes, name="hidden_layer_sizes"):
+    """Return ``hidden_layer_sizes`` as a tuple of positive ints, or raise ValueError.
+
+    ``name`` is the parameter the error message names.
+    """
     sizes = tuple(hidden_layer_sizes)
     if not all(isinstance(s, Integral) and s >= 1 for s in sizes):
-        raise ValueError(
-            f"hidden_layer_sizes must be a sequence of positive ints, got {hidden_layer_sizes!r}."
-        )
+        raise ValueError(f"{name} must be a sequence of positive ints, got {hidden_layer_sizes!r}.")
     return sizes
 
 
@@ -110,24 +111,7 @@ class NeuralRegressor(BaseNeuralRegressor):
         callbacks=None,
         random_state=None,
     ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.dropout = dropout
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.optimizer = optimizer
-        self.lr_schedule = lr_schedule
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.device = device
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.callbacks = callbacks
-        self.random_state = random_state
+        store_init_params(self, locals())
 
     def _build_module(self, n_features, n_outputs):
         return make_mlp(

@@ -37,3 +37,33 @@ def check_random_seed(random_state):
     True
     """
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def store_init_params(estimator, init_locals):
+    """Store every ``__init__`` argument on ``estimator`` unchanged, under its own name.
+
+    scikit-learn estimators must keep their constructor arguments as attributes with
+    no validation or conversion. Call it as the whole body of ``__init__``::
+
+        def __init__(self, alpha=1.0, *, max_iter=100):
+            store_init_params(self, locals())
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+        The estimator being constructed.
+    init_locals : dict
+        ``locals()`` at the start of ``__init__``.
+
+    Examples
+    --------
+    >>> from sklearn.base import BaseEstimator
+    >>> from regkit.utils import store_init_params
+    >>> class Model(BaseEstimator):
+    ...     def __init__(self, alpha=1.0, *, max_iter=100):
+    ...         store_init_params(self, locals())
+    >>> Model(alpha=2.0).get_params()
+    {'alpha': 2.0, 'max_iter': 100}
+    """
+    for name in estimator._get_param_names():
+        setattr(estimator, name, init_locals[name])
