@@ -33,7 +33,12 @@ html_title = "regkit"
 html_theme_options = {"navigation_with_keys": False}
 
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": True}
+# Document what regkit adds, not the scikit-learn plumbing every estimator inherits.
+autodoc_default_options = {
+    "members": True,
+    "inherited-members": "BaseEstimator,RegressorMixin,ClassifierMixin,TransformerMixin,"
+    "_MetadataRequester",
+}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
@@ -55,3 +60,15 @@ sphinx_gallery_conf = {
 }
 
 warnings.filterwarnings("ignore", category=UserWarning, message="Matplotlib is currently using agg")
+
+
+def _skip_foreign_members(app, what, name, obj, skip, options):
+    """Hide members that scikit-learn defines (metadata routing, get_params...)."""
+    module = getattr(obj, "__module__", None) or ""
+    if what == "class" and module and not module.startswith("regkit"):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_foreign_members)

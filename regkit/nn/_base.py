@@ -92,7 +92,7 @@ module_ : torch.nn.Module
     n_features_in_ : int
         Number of features seen during ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during ``fit``, when ``X`` had string column names.
 
     n_outputs_ : int
