@@ -55,19 +55,19 @@ print(f"test R2: {search.score(X_test, y_test):.3f}")
 best = search.best_estimator_[-1]
 print(f"stopped after {best.n_iter_} epochs, kept epoch {best.best_epoch_}")
 epochs = [record["epoch"] for record in best.history_]
-fig, (ax_loss, ax_pred) = plt.subplots(1, 2, figsize=(10, 4))
+fig, ax_loss = plt.subplots(figsize=(6, 4))
 ax_loss.plot(epochs, [r["train_loss"] for r in best.history_], label="training")
 ax_loss.plot(epochs, [r["valid_loss"] for r in best.history_], label="validation")
 ax_loss.axvline(best.best_epoch_, color="grey", linestyle=":", label="restored epoch")
 ax_loss.set(xlabel="epoch", ylabel="MSE (standardised target)", title="Learning curves")
 ax_loss.legend()
+fig.tight_layout()
 
 # %%
 # Predicted against actual
 # ------------------------
-PredictionErrorDisplay.from_estimator(
-    search.best_estimator_, X_test, y_test, kind="actual_vs_predicted", ax=ax_pred
+display = PredictionErrorDisplay.from_estimator(
+    search.best_estimator_, X_test, y_test, kind="actual_vs_predicted"
 )
-ax_pred.set_title("Held-out predictions")
-fig.tight_layout()
+display.ax_.set_title("Held-out predictions")
 plt.show()
