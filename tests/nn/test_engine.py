@@ -223,6 +223,16 @@ def test_zero_weight_rows_are_ignored_with_full_batches(regression_data):
     np.testing.assert_allclose(weighted.predict(X), dropped.predict(X), rtol=1e-4, atol=1e-4)
 
 
+def test_bad_sample_weights_are_rejected(regression_data):
+    X, y = regression_data
+    with pytest.raises(ValueError, match="non-zero"):
+        NeuralRegressor(**FAST).fit(X, y, sample_weight=np.zeros(len(X)))
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        NeuralRegressor(**FAST).fit(X, y, sample_weight=-np.ones(len(X)))
+    with pytest.raises(ValueError, match="sample_weight"):
+        NeuralRegressor(**FAST).fit(X, y, sample_weight=np.ones(3))
+
+
 # ------------------------------------------------------------------- warm start
 def test_warm_start_continues_training(regression_data):
     X, y = regression_data
