@@ -1,8 +1,6 @@
 """Exceptions and warnings raised by regkit."""
 
-__all__ = ["ConvergenceWarning", "TrainingDivergedError", "TrainingInterruptedWarning"]
-
-from sklearn.exceptions import ConvergenceWarning
+__all__ = ["TrainingDivergedError", "TrainingInterruptedWarning"]
 
 
 class TrainingDivergedError(FloatingPointError):

@@ -13,7 +13,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from regkit.exceptions import TrainingDivergedError, TrainingInterruptedWarning
 from regkit.nn._device import resolve_device
-from regkit.utils import check_random_seed, store_init_params, validate_params
+from regkit.utils import check_random_seed, fill_doc, store_init_params, validate_params
 
 ENGINE_PARAMETERS = """
 max_epochs : int, default=200
@@ -45,8 +45,10 @@ max_epochs : int, default=200
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping (ignored without it).
 
-    n_iter_no_change : int, default=10
-        Patience, in epochs, of the stopping rule.
+    n_iter_no_change : int or None, default=10
+        Patience, in epochs, of the stopping rule. None turns the rule off: training
+        runs all ``max_epochs`` (with early stopping, the best epoch's weights are
+        still restored), as a fixed schedule such as ``"onecycle"`` wants.
 
     tol : float, default=1e-4
         Smallest decrease of the monitored loss that counts as an improvement.
@@ -106,7 +108,9 @@ def weighted_mean(values, weights=None):
     Parameters
     ----------
     values : Tensor of shape (n,)
+        Per-sample losses.
     weights : Tensor of shape (n,) or None
+        Non-negative sample weights; None weights every sample equally.
 
     Returns
     -------
@@ -124,6 +128,7 @@ def weighted_mean(values, weights=None):
     return (values * weights).sum() / weights.sum()
 
 
+@fill_doc(engine_parameters=ENGINE_PARAMETERS, engine_attributes=ENGINE_ATTRIBUTES)
 class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of regkit's neural regressors: one training loop, many hooks.
 
@@ -137,11 +142,42 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     - ``_fit_target_encoder(y, sample_weight)`` / ``_encode_target(y)``: learn (on the
       training rows; ``sample_weight`` may be None) and apply the target transformation
       the loss sees (default: weighted standardisation per output).
+    - ``_fit_input_encoder(X, sample_weight)``: learn what the network needs to know
+      about its inputs, on the training rows (default: nothing).
+    - ``_training_budget(n_train)``: ``(max_epochs, batch_size)`` of this fit
+      (default: the parameters; a subclass may resolve ``"auto"`` values).
     - ``_loss(module, X, y, w)``: scalar training loss of a minibatch (``w`` is None
       without sample weights).
     - ``_epoch_extras(module, X, y)``: extra entries of an epoch's history record.
     - ``_predict_module(module, X)`` and ``_decode_prediction(output)``: turn the
-      network's output into predictions in the units of ``y``.
+      network's output into predictions in the units of ``y``; ``_decode_tensor``
+      is the differentiable twin used by ``predict_tensor`` (override both, or
+      neither).
+
+    Parameters
+    ----------
+    {engine_parameters}
+
+    Attributes
+    ----------
+    {engine_attributes}
+
+    See Also
+    --------
+    regkit.regression.NeuralRegressor : The MSE-trained multilayer perceptron.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from regkit.nn import BaseNeuralRegressor, make_mlp, weighted_mean
+    >>> class L1Regressor(BaseNeuralRegressor):
+    ...     def _build_module(self, n_features, n_outputs):
+    ...         return make_mlp(n_features, (16,), n_outputs=n_outputs)
+    ...     def _loss(self, module, X, y, w):
+    ...         return weighted_mean((module(X) - y).abs().mean(dim=1), w)
+    >>> X = torch.randn(64, 2).numpy()
+    >>> L1Regressor(max_epochs=5, random_state=0).fit(X, X[:, 0]).n_iter_
+    5
     """
 
     _parameter_constraints = {
@@ -153,7 +189,7 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         "lr_schedule": [StrOptions({"constant", "cosine", "onecycle"})],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
         "tol": [Interval(Real, 0, None, closed="left")],
         "device": [str],
         "verbose": ["verbose"],
@@ -216,6 +252,18 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     def _epoch_extras(self, module, X, y):
         return {}
 
+    def _fit_input_encoder(self, X, sample_weight):
+        # Learn, on the training rows, what the network needs to know about its
+        # inputs (a subclass may standardise them inside its module); default: nothing.
+        pass
+
+    def _training_budget(self, n_train):
+        """``(max_epochs, batch_size)`` of this fit, for ``n_train`` training rows.
+
+        A subclass may derive them from the data size (for ``"auto"`` parameters).
+        """
+        return self.max_epochs, min(self.batch_size, n_train)
+
     # ------------------------------------------------------------------- fit
     def fit(self, X, y, sample_weight=None):
         """Train the network.
@@ -257,6 +305,11 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
             rows = train_idx.numpy()
             self._fit_target_encoder(
                 y[rows], None if sample_weight is None else sample_weight[rows]
+            )
+            # Without a validation split every row trains: pass X itself, not a copy.
+            self._fit_input_encoder(
+                X if valid_idx is None else X[rows],
+                None if sample_weight is None else sample_weight[rows],
             )
             target = self._encode_target(y)
             tensors = [torch.from_numpy(a.astype(np.float32)).to(device) for a in (X, target)]
@@ -317,20 +370,20 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
             valid_idx = valid_idx.to(device)
             valid = (X[valid_idx], y[valid_idx], None if weights is None else weights[valid_idx])
         n_train = len(X_train)
-        batch_size = min(self.batch_size, n_train)
+        max_epochs, batch_size = self._training_budget(n_train)
         n_batches = -(-n_train // batch_size)
-        optimizer, scheduler = self._make_optimizer(self.max_epochs * n_batches)
+        optimizer, scheduler = self._make_optimizer(max_epochs * n_batches)
         self._n_module_inputs = (X.shape[1], self.n_outputs_)
 
         monitor = "valid_loss" if valid_idx is not None else "train_loss"
         best_loss, best_state, stale = np.inf, None, 0
         first_epoch = len(self.history_) + 1
         self.best_epoch_ = first_epoch - 1
-        bar = self._progress_bar()
+        bar = self._progress_bar(max_epochs)
         module = self.module_
         epoch = first_epoch - 1
         try:
-            for epoch in range(first_epoch, first_epoch + self.max_epochs):
+            for epoch in range(first_epoch, first_epoch + max_epochs):
                 start = time.perf_counter()
                 module.train()
                 # Sum losses on the device; one host sync per epoch keeps GPUs busy.
@@ -353,7 +406,11 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
                         f"diverged. Try a smaller learning_rate (now {self.learning_rate})."
                     )
                 module.eval()
-                valid_loss = np.nan if valid_idx is None else self._evaluate_loss(module, *valid)
+                valid_loss = (
+                    np.nan
+                    if valid_idx is None
+                    else self._evaluate_loss(module, *valid, batch_size=batch_size)
+                )
                 record = {
                     "epoch": epoch,
                     "train_loss": train_loss,
@@ -380,7 +437,10 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
                 stop_requested = any(
                     bool(callback(self, record)) for callback in (self.callbacks or [])
                 )
-                if stop_requested or stale >= self.n_iter_no_change:
+                patience_over = self.n_iter_no_change is not None and (
+                    stale >= self.n_iter_no_change
+                )
+                if stop_requested or patience_over:
                     break
         except KeyboardInterrupt:
             warnings.warn(
@@ -396,18 +456,18 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
             module.load_state_dict(best_state)
         self.n_iter_ = max(len(self.history_), 1)
 
-    def _progress_bar(self):
+    def _progress_bar(self, max_epochs):
         if not self.verbose:
             return None
         from tqdm.auto import tqdm
 
-        return tqdm(total=self.max_epochs, desc=type(self).__name__, unit="epoch", leave=True)
+        return tqdm(total=max_epochs, desc=type(self).__name__, unit="epoch", leave=True)
 
     @torch.no_grad()
-    def _evaluate_loss(self, module, X, y, w):
+    def _evaluate_loss(self, module, X, y, w, batch_size):
         """Loss over many rows, computed in chunks and averaged by rows (or weights)."""
         total, norm = 0.0, 0.0
-        step = min(self.batch_size, len(X))
+        step = min(batch_size, len(X))
         for begin in range(0, len(X), step):
             sl = slice(begin, begin + step)
             wb = None if w is None else w[sl]
@@ -447,6 +507,45 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         X = validate_data(self, X, reset=False, dtype=np.float64)
         prediction = np.asarray(self._decode_prediction(self._forward_numpy(X)), dtype=np.float64)
         return prediction.ravel() if self._y_1d else prediction
+
+    def predict_tensor(self, X):
+        """Differentiable predictions, in the units of ``y``, for a tensor of inputs.
+
+        For analyses that need gradients with respect to the inputs (adversarial
+        perturbations, saliency): no validation, no chunking, no ``no_grad``. The
+        network is used in whatever mode it is in (evaluation mode after ``fit``).
+
+        Parameters
+        ----------
+        X : Tensor of shape (n_samples, n_features)
+            Float32 inputs on the model's device.
+
+        Returns
+        -------
+        y_pred : Tensor of shape (n_samples, n_outputs)
+            Predictions; differentiable in ``X`` and in the weights.
+
+        Raises
+        ------
+        NotImplementedError
+            For an estimator that decodes its predictions with NumPy only (it
+            overrides ``_decode_prediction`` but not ``_decode_tensor``).
+        """
+        check_is_fitted(self)
+        return self._decode_tensor(self._predict_module(self.module_, X))
+
+    def _decode_tensor(self, output):
+        """``_decode_prediction`` for tensors; override it with ``_decode_prediction``."""
+        if type(self)._decode_prediction is not BaseNeuralRegressor._decode_prediction:
+            raise NotImplementedError(
+                f"{type(self).__name__} decodes predictions with NumPy only: it defines "
+                "_decode_prediction but no differentiable _decode_tensor."
+            )
+        scale, mean = (
+            torch.as_tensor(a, dtype=output.dtype, device=output.device)
+            for a in (self.y_scale_, self.y_mean_)
+        )
+        return output * scale + mean
 
     # ----------------------------------------------------------- persistence
     def __getstate__(self):

@@ -61,5 +61,18 @@ def make_mlp(
 
 
 def mlp_width(n_inputs, hidden_layer_sizes):
-    """Width of the output of ``make_mlp(n_inputs, hidden_layer_sizes)`` (no head)."""
+    """Width of the output of ``make_mlp(n_inputs, hidden_layer_sizes)`` (no head).
+
+    Parameters
+    ----------
+    n_inputs : int
+        Width of the input.
+    hidden_layer_sizes : sequence of int
+        Widths of the hidden layers.
+
+    Returns
+    -------
+    width : int
+        The last hidden width, or ``n_inputs`` when there is no hidden layer.
+    """
     return int(hidden_layer_sizes[-1]) if len(hidden_layer_sizes) else n_inputs

@@ -138,7 +138,26 @@ def _resolve_class(name, expected_class):
 
 
 def load_estimator(path, expected_class=None):
-    """Read an estimator written by :func:`save_estimator`; see the module docstring."""
+    """Load any regkit neural estimator from a file written by its ``save`` method.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A regkit model file (safetensors with a JSON header).
+    expected_class : type or None, default=None
+        Refuse files that hold an estimator of another class.
+
+    Returns
+    -------
+    estimator : BaseNeuralRegressor
+        The fitted estimator, with its weights on CPU.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a regkit model file, is damaged, or names a class that is
+        not a regkit neural estimator (nothing from such a file is executed).
+    """
     metadata, tensors = _read(path)
     cls = _resolve_class(metadata.get("class"), expected_class)
     try:

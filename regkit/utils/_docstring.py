@@ -7,6 +7,17 @@ def fill_doc(**fragments):
     Only the names given are substituted, so other braces in the docstring (code in
     the Examples section, for instance) are left alone.
 
+    Parameters
+    ----------
+    **fragments : str
+        Text for each placeholder, by name; leading and trailing blank space is
+        stripped (indent continuation lines as they must appear in the docstring).
+
+    Returns
+    -------
+    decorate : callable
+        A decorator that rewrites ``__doc__`` and returns the object.
+
     Examples
     --------
     >>> @fill_doc(shared="alpha : float\\n        Strength.")

@@ -11,6 +11,25 @@ def validate_params(estimator):
     so a bad value raises the same message a scikit-learn user knows, for instance
     ``The 'batch_size' parameter of NeuralRegressor must be an int in the range
     [1, inf). Got 0 instead.`` Call it at the start of ``fit``.
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+        An estimator with a ``_parameter_constraints`` class attribute.
+
+    Raises
+    ------
+    sklearn.utils._param_validation.InvalidParameterError
+        A subclass of ``ValueError`` and ``TypeError``, naming the parameter.
+
+    Examples
+    --------
+    >>> from regkit.regression import NeuralRegressor
+    >>> from regkit.utils import validate_params
+    >>> validate_params(NeuralRegressor(batch_size=0))
+    Traceback (most recent call last):
+    ...
+    sklearn.utils._param_validation.InvalidParameterError: The 'batch_size' parameter ...
     """
     # BaseEstimator._validate_params is the one supported entry point to the
     # constraint checker; keeping the call here means one place to adapt if it moves.
