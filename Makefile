@@ -7,6 +7,8 @@ PIP := $(PY) -m pip
 # unpinned torch would resolve to a multi-GB CUDA build. Override on a GPU box.
 TORCH_SPEC ?= torch==2.13.0
 PYTEST_WORKERS ?= 2
+# One thread per test worker: two workers on two cores, no oversubscription.
+TEST_ENV := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
 
 .PHONY: demo test test-all lint format docs bench clean install install-dev
 
@@ -33,10 +35,10 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/regkit demo
 
 test: $(VENV)/.installed-dev
-	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow and not gpu" --durations=15
+	$(TEST_ENV) $(PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow and not gpu" --durations=15
 
 test-all: $(VENV)/.installed-dev
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --durations=25
+	$(TEST_ENV) $(PY) -m pytest -n $(PYTEST_WORKERS) --durations=25
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
