@@ -44,7 +44,86 @@ def _run_info(args):
     return 0
 
 
+def _add_forecast(parser):
+    parser.add_argument("csv", help="CSV file with a time column and a value column")
+    parser.add_argument("--time-col", required=True, help="column of dates or integer times")
+    parser.add_argument("--value-col", required=True, help="column of the series to forecast")
+    parser.add_argument(
+        "--model", choices=["arnet", "autoreg", "naive"], default="arnet", help="forecaster"
+    )
+    parser.add_argument("--lags", type=int, default=24, help="AR order (arnet, autoreg)")
+    parser.add_argument("--horizon", type=int, required=True, help="steps to forecast")
+    parser.add_argument(
+        "--n-forecasts", type=int, default=1, help="arnet: steps predicted at once"
+    )
+    parser.add_argument(
+        "--sparsity", type=float, default=None, help="arnet: expected share of non-zero lags"
+    )
+    parser.add_argument(
+        "--seasonal-period", type=int, default=1, help="naive: season length (1: last value)"
+    )
+    parser.add_argument(
+        "--missing",
+        choices=["raise", "interpolate", "ffill"],
+        default="raise",
+        help="what to do with missing values",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (arnet)")
+    parser.add_argument("--plot", metavar="PNG", help="also draw history and forecast to PNG")
+
+
+def _read_series(path, time_col, value_col):
+    import pandas as pd
+
+    frame = pd.read_csv(path)
+    for column in (time_col, value_col):
+        if column not in frame.columns:
+            raise ValueError(f"column {column!r} not in {path}; columns: {list(frame.columns)}")
+    times = frame[time_col]
+    if not pd.api.types.is_integer_dtype(times):
+        times = pd.to_datetime(times)
+    series = pd.Series(frame[value_col].to_numpy(float), index=pd.Index(times), name=value_col)
+    series = series.sort_index()
+    series.index.name = time_col
+    return series
+
+
+def _run_forecast(args):
+    from regkit.forecasting import ARNetForecaster, AutoRegForecaster, NaiveForecaster
+
+    y = _read_series(args.csv, args.time_col, args.value_col)
+    if args.model == "arnet":
+        model = ARNetForecaster(
+            n_lags=args.lags,
+            n_forecasts=args.n_forecasts,
+            sparsity=args.sparsity,
+            missing=args.missing,
+            random_state=args.seed,
+        )
+    elif args.model == "autoreg":
+        model = AutoRegForecaster(n_lags=args.lags, missing=args.missing)
+    else:
+        model = NaiveForecaster(seasonal_period=args.seasonal_period, missing=args.missing)
+    forecast = model.fit(y).predict(args.horizon)
+    forecast.to_frame(args.value_col).to_csv(sys.stdout, index_label=args.time_col)
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from regkit.plotting import ForecastDisplay
+
+        display = ForecastDisplay.from_forecaster(model, args.horizon, n_history=10 * args.horizon)
+        display.figure_.savefig(args.plot, dpi=120, bbox_inches="tight")
+        print(f"plot written to {args.plot}", file=sys.stderr)
+    return 0
+
+
 COMMANDS = {
+    "forecast": (
+        "forecast a series from a CSV file (AR-Net, AutoReg or naive); prints CSV",
+        _add_forecast,
+        _run_forecast,
+    ),
     "demo": (
         "fit every estimator on bundled real data next to scikit-learn baselines",
         _add_demo,

@@ -14,7 +14,29 @@ from regkit.utils import all_estimators
 NEURAL_FAST = {"max_epochs": 30, "batch_size": 32, "learning_rate": 1e-2, "device": "cpu"}
 
 FAST_PARAMS = {
+    "BCDLabelPropagation": {"n_neighbors": 5, "max_iter": 500},
+    "BCDLogisticRegression": {"max_iter": 200},
+    "BCDRegressor": {"alpha": 0.01, "max_iter": 200},
     "NeuralRegressor": {**NEURAL_FAST, "hidden_layer_sizes": (16,)},
+    # batch_size 8: see HistogramRegressor (one full batch makes the weight check flaky).
+    "ARNetRegressor": {**NEURAL_FAST, "batch_size": 8},
+    "CSIBRegressor": {
+        **NEURAL_FAST,
+        "hidden_layer_sizes": (16,),
+        "representation_size": 8,
+        "decoder_layer_sizes": (16,),
+    },
+    # Check data are tiny: the sketch would not be smaller than the data, so fit falls
+    # back to the exact solve (documented); partial_fit sketches with 40 rows.
+    "SketchedLinearRegression": {"n_sketch_rows": 40, "random_state": 0},
+    # batch_size 8: with 32 the weight-equivalence check's 15 rows form one full batch,
+    # and weighted and repeated fits then agree only up to float32 rounding (flaky).
+    "HistogramRegressor": {
+        **NEURAL_FAST,
+        "hidden_layer_sizes": (16,),
+        "n_bins": 20,
+        "batch_size": 8,
+    },
 }
 
 MINIBATCH_REASON = (
@@ -23,7 +45,32 @@ MINIBATCH_REASON = (
     "expectation, the iterates are not)"
 )
 
+FLOAT32_SUBSET_REASON = (
+    "float32 inference: PyTorch's CPU matmul picks different kernels for different "
+    "batch sizes, so predictions on a subset differ from the full-batch ones in the "
+    "7th significant digit (the check uses rtol=1e-7); NeuralRegressor with three "
+    "hidden layers fails it the same way"
+)
+
 EXPECTED_FAILURES = {
+    "ARNetRegressor": {
+        "check_sample_weight_equivalence_on_dense_data": MINIBATCH_REASON,
+    },
+    "CSIBRegressor": {
+        "check_sample_weight_equivalence_on_dense_data": MINIBATCH_REASON,
+        "check_methods_subset_invariance": FLOAT32_SUBSET_REASON,
+    },
+    "HistogramRegressor": {
+        "check_sample_weight_equivalence_on_dense_data": MINIBATCH_REASON,
+    },
+    "BCDLabelPropagation": {
+        "check_classifiers_classes": (
+            "semi-supervised: -1 marks an unlabelled sample (sklearn.semi_supervised "
+            "convention), but this check uses -1 as a class; scikit-learn exempts its own "
+            "LabelPropagation/LabelSpreading/SelfTrainingClassifier from it by name "
+            "(_choose_check_classifiers_labels), which a third-party class cannot use"
+        ),
+    },
     "NeuralRegressor": {
         "check_sample_weight_equivalence_on_dense_data": MINIBATCH_REASON,
     },

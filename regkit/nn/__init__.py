@@ -15,14 +15,22 @@ from regkit.nn._base import (
 from regkit.nn._device import resolve_device
 from regkit.nn._modules import ACTIVATIONS, make_mlp, mlp_width
 from regkit.nn._persistence import load_estimator
+from regkit.nn.losses import cs_divergence, cs_qmi, gaussian_gram, median_width
+from regkit.nn.robustness import fgsm_perturb, fgsm_rmse
 
 __all__ = [
     "ACTIVATIONS",
     "ENGINE_ATTRIBUTES",
     "ENGINE_PARAMETERS",
     "BaseNeuralRegressor",
+    "cs_divergence",
+    "cs_qmi",
+    "fgsm_perturb",
+    "fgsm_rmse",
+    "gaussian_gram",
     "load_estimator",
     "make_mlp",
+    "median_width",
     "mlp_width",
     "resolve_device",
     "weighted_mean",

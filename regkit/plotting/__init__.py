@@ -6,4 +6,13 @@ keeping ``ax_``, ``figure_`` and its artists for restyling. matplotlib (the ``pl
 extra) is imported only when ``plot`` is called.
 """
 
-__all__ = []
+from regkit.plotting._distribution import PredictedDistributionDisplay
+from regkit.plotting._forecast import ARCoefficientsDisplay, ForecastDisplay
+from regkit.plotting._information_plane import InformationPlaneDisplay
+
+__all__ = [
+    "ARCoefficientsDisplay",
+    "ForecastDisplay",
+    "InformationPlaneDisplay",
+    "PredictedDistributionDisplay",
+]

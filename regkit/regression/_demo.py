@@ -19,7 +19,7 @@ def _split(X, y, quick):
 
 def regression_models(quick):
     """The deep regressors and their scikit-learn anchors, each behind a scaler."""
-    from regkit.regression import NeuralRegressor
+    from regkit.regression import CSIBRegressor, HistogramRegressor, NeuralRegressor
 
     epochs = 20 if quick else 200
     return {
@@ -27,6 +27,23 @@ def regression_models(quick):
             StandardScaler(),
             NeuralRegressor(
                 hidden_layer_sizes=(64, 64), max_epochs=epochs, early_stopping=True, random_state=0
+            ),
+        ),
+        "HistogramRegressor (HL-Gauss)": make_pipeline(
+            StandardScaler(),
+            HistogramRegressor(
+                hidden_layer_sizes=(64, 64), max_epochs=epochs, early_stopping=True, random_state=0
+            ),
+        ),
+        "CSIBRegressor": make_pipeline(
+            StandardScaler(),
+            CSIBRegressor(
+                hidden_layer_sizes=(64,),
+                representation_size=32,
+                decoder_layer_sizes=(64,),
+                max_epochs=epochs,
+                early_stopping=True,
+                random_state=0,
             ),
         ),
         "sklearn MLPRegressor": make_pipeline(

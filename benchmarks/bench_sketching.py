@@ -1,0 +1,233 @@
+"""Sketched least squares against exact solvers, same data, same process.
+
+Two tables:
+
+1. Speed and accuracy. For each (n, d) and problem (incoherent rows with condition
+   number 1e2, coherent rows with 1e10; ``--full-grid`` for all four pairs), every
+   method solves ``min ||Ax - b||`` where the exact solution ``x*`` is known:
+   ``np.linalg.lstsq``, ``scipy.linalg.lstsq`` (gelsy, its fastest driver) and
+   Cholesky normal equations as anchors; regkit's precondition path and
+   sketch-and-solve with each sketch (sizes from ``sketch_size(eps=0.5,
+   delta=0.01)``). Columns: median seconds over repeats, ratio to
+   ``np.linalg.lstsq``, "passes" (seconds over the time to read A once, a GEMV),
+   relative error ``||x - x*|| / ||x*||`` and l-inf error over the proven/calibrated
+   radius (sketch-and-solve must stay below 1).
+2. Failure rates over 100 seeds: fixed A and b, the fraction of seeds whose
+   sketch-and-solve leaves the radius (delta = 0.01 promised), on incoherent,
+   coherent and spiky-residual problems, with a 95% Clopper-Pearson upper bound.
+
+Dense sketches (Gaussian, Rademacher) cost O(mnd): they are timed only where
+``m n d <= 2e11`` and skipped (shown as such) elsewhere.
+
+Run ``python benchmarks/bench_sketching.py`` (about 15 minutes on 2 cores) or
+``--quick`` (a minute).
+"""
+
+import argparse
+import gc
+import time
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+from scipy.stats import beta
+
+from regkit.sketching import (
+    SketchedLinearRegression,
+    linf_radius,
+    make_sketching_problem,
+    sketch_size,
+)
+
+EPS, DELTA = 0.5, 0.01
+DENSE_BUDGET = 2e11  # m * n * d above which dense sketches are skipped
+
+
+def timed(func, repeats):
+    """Median seconds over repeats (a single run when the first one is slow)."""
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = func()
+        times.append(time.perf_counter() - start)
+        if times[0] > 5.0:
+            break
+    return float(np.median(times)), result
+
+
+def anchors(A, b):
+    def normal_equations():
+        try:
+            factor = scipy.linalg.cho_factor(A.T @ A, check_finite=False)
+        except np.linalg.LinAlgError:  # kappa^2 beyond 1/eps: A^T A is not numerically PD
+            return np.full(A.shape[1], np.nan)
+        return scipy.linalg.cho_solve(factor, A.T @ b, check_finite=False)
+
+    return {
+        "np.linalg.lstsq": lambda: np.linalg.lstsq(A, b, rcond=None)[0],
+        "scipy.linalg.lstsq (gelsy)": lambda: scipy.linalg.lstsq(
+            A, b, lapack_driver="gelsy", check_finite=False
+        )[0],
+        "Cholesky normal equations": normal_equations,
+    }
+
+
+def regkit_methods(n, d):
+    methods = {
+        "regkit precondition (sparse sign)": ("precondition", "auto"),
+        "regkit precondition (SRHT)": ("precondition", "srht"),
+        "regkit sketch-and-solve SRHT": ("sketch_and_solve", "srht"),
+        "regkit sketch-and-solve sparse sign": ("sketch_and_solve", "sparse_sign"),
+        "regkit sketch-and-solve CountSketch": ("sketch_and_solve", "count"),
+        "regkit sketch-and-solve Gaussian": ("sketch_and_solve", "gaussian"),
+        "regkit sketch-and-solve Rademacher": ("sketch_and_solve", "rademacher"),
+    }
+    for name, (method, sketch) in methods.items():
+        rows = None
+        if sketch == "count":  # no l-inf size: the SRHT's, for a like-for-like radius
+            rows = sketch_size(n, d, EPS, DELTA, "srht")
+        model = SketchedLinearRegression(
+            sketch,
+            method=method,
+            n_sketch_rows=rows,
+            eps=EPS,
+            delta=DELTA,
+            fit_intercept=False,
+            random_state=0,
+        )
+        yield name, model
+
+
+def speed_table(sizes, problems, repeats):
+    rows = []
+    for n, d in sizes:
+        for coherent, condition in problems:
+            A, b, x_star = make_sketching_problem(
+                n, d, coherent=coherent, condition_number=condition, random_state=0
+            )
+            problem = {
+                "n": n,
+                "d": d,
+                "rows": "coherent" if coherent else "incoherent",
+                "cond": f"{condition:.0e}",
+            }
+            vector = np.ones(d)
+            read_seconds, _ = timed(lambda A=A, v=vector: A @ v, 5)
+            sigma_min = 1.0 / condition  # ||r|| = 1 by construction
+            reference = None
+            entries = [(name, None, func) for name, func in anchors(A, b).items()]
+            entries += [(name, model, None) for name, model in regkit_methods(n, d)]
+            for name, model, func in entries:
+                m = None
+                if model is not None:
+                    method = model.method
+                    sketch = model.sketch if model.sketch != "auto" else "sparse_sign"
+                    if method == "sketch_and_solve" and sketch in {"gaussian", "rademacher"}:
+                        m = sketch_size(n, d, EPS, DELTA, sketch)
+                        if m * n * d > DENSE_BUDGET:
+                            rows.append({**problem, "method": name, "m": m, "seconds": np.nan})
+                            continue
+
+                    def func(model=model):
+                        return model.fit(A, b).coef_
+
+                seconds, x = timed(func, repeats)
+                if model is not None:
+                    m = model.sketch_size_
+                if reference is None:
+                    reference = seconds
+                radius = (
+                    linf_radius(m, d, DELTA, residual_norm=1.0, sigma_min=sigma_min, sketch=sketch)
+                    if model is not None and model.method_ == "sketch_and_solve"
+                    else np.nan
+                )
+                rows.append(
+                    {
+                        **problem,
+                        "method": name,
+                        "m": m,
+                        "seconds": seconds,
+                        "ratio vs np.lstsq": seconds / reference,
+                        "passes": seconds / read_seconds,
+                        "rel err": np.linalg.norm(x - x_star) / np.linalg.norm(x_star),
+                        "linf err / radius": np.abs(x - x_star).max() / radius,
+                    }
+                )
+                print(
+                    f"  n={n} d={d} {problem['rows']} cond={problem['cond']}: {name} "
+                    f"{seconds:.3f}s",
+                    flush=True,
+                )
+            del A, b
+            gc.collect()
+    return pd.DataFrame(rows)
+
+
+def failure_table(n, d, seeds):
+    """Fraction of seeds outside the radius, for each sketch and hard problem."""
+    from regkit.sketching import get_sketch
+
+    rows = []
+    kinds = {
+        "incoherent": {},
+        "coherent": {"coherent": True},
+        "spiky residual": {"spiky": True},
+        "coherent + spiky": {"coherent": True, "spiky": True},
+    }
+    for kind, options in kinds.items():
+        A, b, x_star = make_sketching_problem(n, d, random_state=0, **options)
+        Ab = np.column_stack([A, b])
+        for name in ["gaussian", "rademacher", "srht", "sparse_sign", "count"]:
+            cls = get_sketch(name)
+            reference = "srht" if name == "count" else name
+            m = sketch_size(n, d, EPS, DELTA, reference)
+            radius = linf_radius(m, d, DELTA, sketch=reference)
+            start = time.perf_counter()
+            failures = 0
+            for seed in range(seeds):
+                SAb = cls(m, random_state=seed).apply(Ab)
+                x = np.linalg.lstsq(SAb[:, :-1], SAb[:, -1], rcond=None)[0]
+                failures += np.abs(x - x_star).max() > radius
+            upper = beta.ppf(0.95, failures + 1, seeds - failures) if failures < seeds else 1.0
+            rows.append(
+                {
+                    "problem": kind,
+                    "sketch": name,
+                    "m": m,
+                    "failures": f"{failures}/{seeds}",
+                    "rate": failures / seeds,
+                    "95% upper": upper,
+                    "seconds per seed": (time.perf_counter() - start) / seeds,
+                }
+            )
+            print(f"  failures {kind} {name}: {failures}/{seeds}", flush=True)
+    return pd.DataFrame(rows)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, few seeds")
+    parser.add_argument("--full-grid", action="store_true", help="all 4 (rows, cond) pairs")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    if args.quick:
+        sizes, seeds, (fn, fd) = [(1 << 14, 20)], 20, (1 << 12, 10)
+    else:
+        sizes = [(1 << 18, 50), (1 << 18, 200), (1 << 20, 50), (1 << 20, 200)]
+        seeds, (fn, fd) = 100, (1 << 13, 20)
+    problems = [(False, 1e2), (True, 1e10)]
+    if args.full_grid:
+        problems = [(False, 1e2), (True, 1e2), (False, 1e10), (True, 1e10)]
+    print("== speed and accuracy", flush=True)
+    speed = speed_table(sizes, problems, args.repeats)
+    print(f"== failure rates (n={fn}, d={fd}, eps={EPS}, delta={DELTA})", flush=True)
+    failures = failure_table(fn, fd, seeds)
+    pd.set_option("display.width", 200)
+    print()
+    print(speed.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print()
+    print(failures.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Sums over row blocks: sequential for NumPy arrays, a dask tree reduction otherwise.
+
+Every pass of regkit.sketching over the data is a sum of per-block terms
+``func(X_block, Y_block, w_block, row_start)`` of a fixed shape (a partial sketch,
+a partial Gram matrix...). NumPy inputs are walked in blocks to bound the memory of
+temporaries; dask inputs get one task per row chunk, summed by a tree reduction
+(``split_every`` partials per node), so only fixed-size partials travel.
+"""
+
+import numpy as np
+
+from regkit.sketching._operators import _is_dask
+
+__all__ = ["reduce_rows", "sketch_dask"]
+
+
+def _dask_blocks(array, row_chunks):
+    chunks = (row_chunks, -1) if array.ndim == 2 else (row_chunks,)
+    return list(array.rechunk(chunks).to_delayed().ravel())
+
+
+def reduce_rows(func, arrays, out_shape, *, block_rows=1 << 14, split_every=8, args=()):
+    """Return ``sum_blocks func(*blocks, row_start, *args)`` over aligned row blocks.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(*blocks, row_start, *args) -> ndarray of shape out_shape``; entries of
+        ``arrays`` that are ``None`` are passed as ``None``.
+    arrays : list of array-like, dask arrays or None
+        Same number of rows; if the first is a dask array, the others are rechunked
+        to its row chunks (and to a single chunk along columns).
+    out_shape : tuple of int
+    block_rows : int, default=2**14
+        Rows per block for NumPy inputs.
+    split_every : int, default=8
+        Fan-in of the dask tree reduction.
+    args : tuple
+        Extra arguments passed to ``func``.
+
+    Returns
+    -------
+    total : ndarray of shape out_shape
+    """
+    first = arrays[0]
+    if _is_dask(first):
+        import dask
+        import dask.array as da
+
+        row_chunks = first.chunks[0]
+        blocks = [
+            _dask_blocks(a, row_chunks) if a is not None else [None] * len(row_chunks)
+            for a in arrays
+        ]
+        starts = np.concatenate([[0], np.cumsum(row_chunks)[:-1]]).astype(int)
+        task = dask.delayed(func, pure=True)
+        partials = [
+            da.from_delayed(
+                task(*(b[i] for b in blocks), int(start), *args), out_shape, dtype=np.float64
+            )
+            for i, start in enumerate(starts)
+        ]
+        return np.asarray(da.stack(partials).sum(axis=0, split_every=split_every).compute())
+    total = np.zeros(out_shape)
+    n = len(first)
+    for start in range(0, n, block_rows):
+        stop = min(n, start + block_rows)
+        blocks = [a[start:stop] if a is not None else None for a in arrays]
+        total += func(*blocks, start, *args)
+    return total
+
+
+def _sketch_block(block, row_start, sketch):
+    return sketch.apply_block(block, row_start)
+
+
+def sketch_dask(sketch, A, *, split_every=8):
+    """Sketch a row-chunked dask array in one pass: ``S @ A`` as a NumPy array.
+
+    Each row chunk yields the partial ``S[:, rows] @ A[rows]`` (tile seeding makes it
+    independent of the chunking); the partials are summed by a tree reduction, so
+    communication is ``O(m k)`` per chunk and nothing of size ``n`` leaves a worker.
+
+    Parameters
+    ----------
+    sketch : BaseSketch
+    A : dask array of shape (n, k) or (n,)
+    split_every : int, default=8
+        Fan-in of the tree reduction.
+
+    Returns
+    -------
+    SA : ndarray of shape (m, k) or (m,)
+    """
+    shape = (sketch.n_rows, *A.shape[1:])
+    return reduce_rows(_sketch_block, [A], shape, split_every=split_every, args=(sketch,))

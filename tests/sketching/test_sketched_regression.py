@@ -1,0 +1,186 @@
+"""SketchedLinearRegression against exact least squares (numpy, scipy, scikit-learn)."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LinearRegression
+
+from regkit.sketching import (
+    RankDeficiencyWarning,
+    SketchedLinearRegression,
+    make_sketching_problem,
+)
+
+
+def _relative(a, b):
+    return np.linalg.norm(a - b) / np.linalg.norm(b)
+
+
+@pytest.mark.parametrize("coherent", [False, True], ids=["incoherent", "coherent"])
+@pytest.mark.parametrize("condition_number", [1e2, 1e6, 1e10])
+def test_precondition_matches_lstsq(condition_number, coherent):
+    A, b, x_star = make_sketching_problem(
+        3000,
+        12,
+        coherent=coherent,
+        condition_number=condition_number,
+        residual_norm=1e-8,
+        random_state=0,
+    )
+    x_lstsq = np.linalg.lstsq(A, b, rcond=None)[0]
+    model = SketchedLinearRegression(method="precondition", fit_intercept=False, random_state=0)
+    x = model.fit(A, b).coef_
+    assert model.method_ == "precondition"
+    assert model.n_iter_ == 2 and len(model.history_) == 2
+    # Fitted values agree with lstsq to 1e-10 at every condition number...
+    assert _relative(A @ x, A @ x_lstsq) < 1e-10
+    # ...and the coefficients are as accurate as lstsq's own (both err by up to
+    # u * kappa, 1e-6 at kappa = 1e10, so they can only agree that closely where
+    # kappa is moderate).
+    assert np.linalg.norm(x - x_star) <= 10 * np.linalg.norm(x_lstsq - x_star) + 1e-14
+    if condition_number <= 1e6:
+        assert _relative(x, x_lstsq) < 1e-10
+        # The normal equations square the condition number and lose those digits.
+        x_normal = np.linalg.solve(A.T @ A, A.T @ b)
+        assert condition_number < 1e3 or _relative(x_normal, x_lstsq) > 1e-9
+
+
+def test_precondition_with_intercept_weights_and_multi_output():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((5000, 6)) * [1, 10, 100, 1, 1, 0.01] + 5.0
+    Y = X @ rng.standard_normal((6, 3)) + rng.standard_normal((5000, 3)) + [1.0, -2.0, 3.0]
+    w = rng.uniform(0, 3, 5000)
+    model = SketchedLinearRegression(method="precondition", random_state=0).fit(X, Y, w)
+    reference = LinearRegression().fit(X, Y, sample_weight=w)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-10)
+    np.testing.assert_allclose(model.intercept_, reference.intercept_, rtol=1e-10)
+    assert model.coef_.shape == (3, 6) and model.intercept_.shape == (3,)
+    np.testing.assert_array_equal(model.linf_radius_, np.zeros(3))
+    np.testing.assert_allclose(model.predict(X), reference.predict(X), rtol=1e-9)
+
+
+@pytest.mark.parametrize("sketch", ["gaussian", "rademacher", "srht", "sparse_sign"])
+def test_sketch_and_solve_within_radius(sketch):
+    A, b, x_star = make_sketching_problem(
+        4000, 8, coherent=True, condition_number=10.0, residual_norm=3.0, random_state=1
+    )
+    model = SketchedLinearRegression(
+        sketch, method="sketch_and_solve", fit_intercept=False, eps=0.5, random_state=0
+    ).fit(A, b)
+    assert model.method_ == "sketch_and_solve" and model.n_iter_ == 1
+    error = np.abs(model.coef_ - x_star).max()
+    assert 0 < error <= model.linf_radius_
+    # The radius is a plug-in estimate: close to the one from the true ||r|| and ||A^+||.
+    true_radius = 0.5 / np.sqrt(8) * 3.0 * 10.0
+    assert 0.5 * true_radius < model.linf_radius_ < 2 * true_radius
+
+
+def test_intercept_and_weights_are_exact_transformations_of_the_sketch():
+    # Centring after the pass is exact: same sketch as centring before it.
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((3000, 4)) + 2.0
+    y = X @ [1.0, 2.0, 3.0, 4.0] + 7.0 + rng.standard_normal(3000)
+    w = rng.uniform(0.5, 2.0, 3000)
+    params = {"method": "sketch_and_solve", "n_sketch_rows": 200, "random_state": 0}
+    fitted = SketchedLinearRegression(**params).fit(X, y, sample_weight=w)
+    mean_x, mean_y = w @ X / w.sum(), w @ y / w.sum()
+    root = np.sqrt(w)[:, None]
+    manual = SketchedLinearRegression(fit_intercept=False, **params).fit(
+        (X - mean_x) * root, (y - mean_y) * root[:, 0]
+    )
+    np.testing.assert_allclose(fitted.coef_, manual.coef_, rtol=1e-10)
+    assert fitted.intercept_ == pytest.approx(mean_y - mean_x @ fitted.coef_)
+
+
+def test_multi_output_equals_separate_fits():
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((2000, 3))
+    Y = X @ rng.standard_normal((3, 2)) + rng.standard_normal((2000, 2))
+    params = {"method": "sketch_and_solve", "n_sketch_rows": 100, "random_state": 0}
+    both = SketchedLinearRegression(**params).fit(X, Y)
+    for k in range(2):
+        one = SketchedLinearRegression(**params).fit(X, Y[:, k])
+        np.testing.assert_allclose(both.coef_[k], one.coef_, rtol=1e-12)
+        assert both.linf_radius_[k] == pytest.approx(one.linf_radius_)
+
+
+@pytest.mark.parametrize("sketch", ["gaussian", "srht", "count"])
+def test_partial_fit_equals_fit_whatever_the_chunks(sketch):
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((3000, 4))
+    y = X @ [1.0, -1.0, 2.0, 0.5] + rng.standard_normal(3000)
+    w = rng.uniform(0.5, 2.0, 3000)
+    params = {"sketch": sketch, "n_sketch_rows": 300, "random_state": 7}
+    whole = SketchedLinearRegression(method="sketch_and_solve", **params).fit(X, y, w)
+    streamed = SketchedLinearRegression(**params)
+    for start, stop in [(0, 1), (1, 1000), (1000, 1777), (1777, 3000)]:
+        streamed.partial_fit(X[start:stop], y[start:stop], w[start:stop])
+    assert streamed.n_rows_seen_ == 3000
+    np.testing.assert_allclose(streamed.coef_, whole.coef_, rtol=1e-10)
+    assert streamed.intercept_ == pytest.approx(whole.intercept_, rel=1e-10)
+
+
+def test_reproducible_and_auto():
+    A, b, _ = make_sketching_problem(3000, 5, random_state=0)
+    first = SketchedLinearRegression(method="sketch_and_solve", random_state=3).fit(A, b)
+    second = SketchedLinearRegression(method="sketch_and_solve", random_state=3).fit(A, b)
+    np.testing.assert_array_equal(first.coef_, second.coef_)
+    assert SketchedLinearRegression(random_state=0).fit(A, b).method_ == "precondition"
+
+
+def test_small_n_falls_back_to_exact_solve():
+    rng = np.random.default_rng(6)
+    X, y = rng.standard_normal((30, 8)), rng.standard_normal(30)
+    model = SketchedLinearRegression(method="sketch_and_solve").fit(X, y)
+    assert model.method_ == "exact" and model.sketch_ is None and model.sketch_size_ == 30
+    np.testing.assert_allclose(model.coef_, LinearRegression().fit(X, y).coef_, rtol=1e-10)
+    # n < d: the minimum-norm solution, as LinearRegression gives.
+    X, y = rng.standard_normal((5, 8)), rng.standard_normal(5)
+    model = SketchedLinearRegression().fit(X, y)
+    np.testing.assert_allclose(model.coef_, LinearRegression().fit(X, y).coef_, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["sketch_and_solve", "precondition"])
+def test_rank_deficient_design_warns_and_gives_minimum_norm(method):
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((4000, 4))
+    X = np.column_stack([X, X[:, 0] + X[:, 1]])  # rank 4 of 5
+    y = X @ [1.0, 2.0, 0.0, -1.0, 0.0] + 0.01 * rng.standard_normal(4000)
+    model = SketchedLinearRegression(method=method, n_sketch_rows=400, random_state=0)
+    with pytest.warns(RankDeficiencyWarning, match="rank 4 < n_features=5"):
+        model.fit(X, y)
+    assert model.rank_ == 4
+    minimum_norm = LinearRegression().fit(X, y).coef_
+    tolerance = 1e-10 if method == "precondition" else 0.05
+    np.testing.assert_allclose(model.coef_, minimum_norm, atol=tolerance)
+    if method == "sketch_and_solve":
+        assert model.linf_radius_ == np.inf
+
+
+@pytest.mark.parametrize(
+    "params, X_change, match",
+    [
+        ({}, "nan", "NaN"),
+        ({"n_sketch_rows": 3}, None, "n_sketch_rows=3 must exceed n_features=5"),
+        ({"sketch": "count", "method": "sketch_and_solve"}, None, "no l-inf guarantee"),
+        ({"method": "gauss"}, None, "method"),
+        ({"eps": 0.0}, None, "eps"),
+        ({"sketch": "hadamard"}, None, "sketch"),
+    ],
+)
+def test_bad_input(params, X_change, match):
+    rng = np.random.default_rng(8)
+    X, y = rng.standard_normal((2000, 5)), rng.standard_normal(2000)
+    if X_change == "nan":
+        X[3, 2] = np.nan
+    with pytest.raises(ValueError, match=match):
+        SketchedLinearRegression(**params).fit(X, y)
+
+
+def test_partial_fit_rejects_precondition_and_target_changes():
+    rng = np.random.default_rng(9)
+    X, y = rng.standard_normal((100, 3)), rng.standard_normal(100)
+    with pytest.raises(ValueError, match="partial_fit streams it once"):
+        SketchedLinearRegression(method="precondition").partial_fit(X, y)
+    model = SketchedLinearRegression(n_sketch_rows=50).partial_fit(X, y)
+    with pytest.raises(ValueError, match="targets"):
+        model.partial_fit(X, np.column_stack([y, y]))
