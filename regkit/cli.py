@@ -53,9 +53,7 @@ def _add_forecast(parser):
     )
     parser.add_argument("--lags", type=int, default=24, help="AR order (arnet, autoreg)")
     parser.add_argument("--horizon", type=int, required=True, help="steps to forecast")
-    parser.add_argument(
-        "--n-forecasts", type=int, default=1, help="arnet: steps predicted at once"
-    )
+    parser.add_argument("--n-forecasts", type=int, default=1, help="arnet: steps predicted at once")
     parser.add_argument(
         "--sparsity", type=float, default=None, help="arnet: expected share of non-zero lags"
     )

@@ -75,6 +75,7 @@ ARNET_CONSTRAINTS = {
     "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
 }
 
+
 def auto_budget(n_rows):
     """The ``"auto"`` ``(max_epochs, batch_size)`` of AR-Net for ``n_rows`` rows.
 
@@ -108,9 +109,9 @@ def sparsity_penalty(weight, c1=3.0, c2=3.0, smoothing=1e-3):
     """The AR-Net regulariser ``R(w)``: mean of ``2 / (1 + exp(-c1 |w|^(1/c2))) - 1``.
 
     ``|w|^(1/c2)`` is smoothed as ``(w^2 + smoothing^2)^(1/(2 c2))`` (and ``R``
-    rescaled so that ``R(0) = 0`` and ``R`` tends to 1): the paper's ``|w|^(1/3)`` has an infinite slope
-    at zero, whose gradient spikes inflate Adam's second-moment estimates and
-    freeze the weights they hit away from zero.
+    rescaled so that ``R(0) = 0`` and ``R`` tends to 1): the paper's ``|w|^(1/3)``
+    has an infinite slope at zero, whose gradient spikes inflate Adam's
+    second-moment estimates and freeze the weights they hit away from zero.
 
     Parameters
     ----------
@@ -190,8 +191,6 @@ class ARNetRegressor(BaseNeuralRegressor):
 
     {engine_parameters}
 
-    {engine_defaults}
-
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,) or (n_outputs, n_features)
@@ -219,6 +218,8 @@ class ARNetRegressor(BaseNeuralRegressor):
 
     Notes
     -----
+    {engine_defaults}
+
     Deviations from the paper: ``|w|`` in the regulariser is smoothed near zero
     (see :func:`~regkit.forecasting._arnet.sparsity_penalty`), which lets Adam settle
     irrelevant weights at zero instead of freezing them where a gradient spike

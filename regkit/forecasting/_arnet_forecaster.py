@@ -44,8 +44,6 @@ class ARNetForecaster(BaseForecaster):
 
     {engine_parameters}
 
-    {engine_defaults}
-
     Attributes
     ----------
     regressor_ : ARNetRegressor
@@ -62,6 +60,10 @@ class ARNetForecaster(BaseForecaster):
     ARNetRegressor : The same model as a scikit-learn regressor on a lag matrix.
     AutoRegForecaster : Classic least-squares AR, the anchor.
     backtest : Rolling-origin evaluation.
+
+    Notes
+    -----
+    {engine_defaults}
 
     Examples
     --------

@@ -151,12 +151,10 @@ class BaseForecaster(_ParamsMixin, metaclass=ABCMeta):
     - optionally ``_min_history()``: the fewest values ``fit`` and
       ``_forecast_block`` need (default 1).
 
-    Parameters
-    ----------
-    missing : {"raise", "interpolate", "ffill"}, default="raise"
-        What to do with NaN in ``y``: raise a ValueError, fill by linear
-        interpolation (the ends by the nearest value), or carry the last value
-        forward (a leading gap takes the first value).
+    Every subclass has a ``missing`` parameter, ``{"raise", "interpolate",
+    "ffill"}``: what to do with NaN in ``y``: raise a ValueError, fill by linear
+    interpolation (the ends by the nearest value), or carry the last value forward
+    (a leading gap takes the first value).
 
     Attributes
     ----------

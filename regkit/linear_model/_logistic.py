@@ -189,7 +189,17 @@ class BCDLogisticRegression(LinearClassifierMixin, BCDFitMixin, BaseEstimator):
         return softmax(scores, axis=1)
 
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
+        """Logarithm of the class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
         return np.log(self.predict_proba(X))
 
     def __sklearn_tags__(self):

@@ -10,7 +10,13 @@ Newton with line search, message passing), after Nutini, Laradji & Schmidt,
 """
 
 from regkit.optim._blocks import greedy_forest, is_forest, make_partition
-from regkit.optim._datafits import GraphQuadratic, LeastSquares, Logistic, MultinomialLogistic
+from regkit.optim._datafits import (
+    BaseDatafit,
+    GraphQuadratic,
+    LeastSquares,
+    Logistic,
+    MultinomialLogistic,
+)
 from regkit.optim._penalties import (
     L1,
     L2,
@@ -19,7 +25,7 @@ from regkit.optim._penalties import (
     NoPenalty,
     SeparablePenalty,
 )
-from regkit.optim._selection import SELECTIONS, Selector
+from regkit.optim._selection import SELECTIONS
 from regkit.optim._solver import BCDResult, BCDSolver
 from regkit.optim._updates import UPDATES, solve_block_qp
 
@@ -30,6 +36,7 @@ __all__ = [
     "UPDATES",
     "BCDResult",
     "BCDSolver",
+    "BaseDatafit",
     "ElasticNet",
     "GraphQuadratic",
     "LeastSquares",
@@ -37,7 +44,6 @@ __all__ = [
     "MultinomialLogistic",
     "NoPenalty",
     "NonNegative",
-    "Selector",
     "SeparablePenalty",
     "greedy_forest",
     "is_forest",

@@ -138,7 +138,27 @@ def _colour_classes(graph):
 
 
 def is_forest(graph, nodes):
-    """True when the subgraph of ``graph`` induced by ``nodes`` has no cycle."""
+    """Whether the subgraph of ``graph`` induced by ``nodes`` has no cycle.
+
+    Parameters
+    ----------
+    graph : sparse matrix of shape (n, n)
+        Symmetric adjacency pattern (the diagonal is ignored).
+    nodes : ndarray of int
+        Sorted node indices.
+
+    Returns
+    -------
+    forest : bool
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from regkit.optim import is_forest
+    >>> triangle = sp.csr_array(np.ones((3, 3)))
+    >>> is_forest(triangle, np.array([0, 1])), is_forest(triangle, np.array([0, 1, 2]))
+    (True, False)
+    """
     sub = sp.csr_array(graph)[nodes][:, nodes]
     sub = sp.triu(sub, k=1)
     n_edges = sub.nnz

@@ -62,7 +62,213 @@ def _power_iteration(matvec, p, K, n_iter=50, seed=0):
     return value
 
 
-class _GLMDatafit:
+class BaseDatafit:
+    """The interface every datafit implements; the solver uses nothing else.
+
+    Subclasses that override a method without a docstring inherit the one here.
+    Variables ``x`` have shape ``(n_features, n_outputs)``; block steps ``d`` have
+    shape ``(len(idx), n_outputs)``.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name, member in vars(cls).items():
+            inherited = getattr(BaseDatafit, name, None)
+            if inherited is not None and not name.startswith("_") and not member.__doc__:
+                if isinstance(member, property):
+                    setattr(cls, name, property(member.fget, doc=inherited.__doc__))
+                else:
+                    member.__doc__ = inherited.__doc__
+
+    def init_state(self, x):
+        """Build the state (linear predictor or gradient) at ``x``.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n_features, n_outputs)
+            The point.
+
+        Returns
+        -------
+        state : object
+            Opaque to the solver; passed back to the other methods.
+        """
+        raise NotImplementedError
+
+    def value(self, state):
+        """Datafit value at the state's point.
+
+        Parameters
+        ----------
+        state : object
+            From :meth:`init_state`.
+
+        Returns
+        -------
+        value : float
+        """
+        raise NotImplementedError
+
+    def value_at_zero(self):
+        """Datafit value at ``x = 0`` (the scale of the relative duality gap).
+
+        Returns
+        -------
+        value : float
+        """
+        raise NotImplementedError
+
+    def gradient(self, state):
+        """Full gradient.
+
+        Parameters
+        ----------
+        state : object
+            From :meth:`init_state`.
+
+        Returns
+        -------
+        grad : ndarray of shape (n_features, n_outputs)
+        """
+        raise NotImplementedError
+
+    def block_gradient(self, state, idx):
+        """Gradient on the rows ``idx`` only (cheaper than :meth:`gradient`).
+
+        Parameters
+        ----------
+        state : object
+            From :meth:`init_state`.
+        idx : ndarray of int
+            Block coordinates.
+
+        Returns
+        -------
+        grad : ndarray of shape (len(idx), n_outputs)
+        """
+        raise NotImplementedError
+
+    def trial(self, state, idx, d):
+        """A function ``t -> f(x + t U_b d)`` for line searches (state unchanged).
+
+        Parameters
+        ----------
+        state : object
+            From :meth:`init_state`.
+        idx : ndarray of int
+            Block coordinates.
+        d : ndarray of shape (len(idx), n_outputs)
+            Block step.
+
+        Returns
+        -------
+        value : callable
+            Pass it to :meth:`commit` to take the step.
+        """
+        raise NotImplementedError
+
+    def commit(self, state, trial, t):
+        """Move the state to ``x + t U_b d`` for a step prepared by :meth:`trial`.
+
+        Parameters
+        ----------
+        state : object
+            From :meth:`init_state`; updated in place.
+        trial : callable
+            From :meth:`trial`.
+        t : float
+            Step length.
+        """
+        raise NotImplementedError
+
+    @property
+    def lipschitz(self):
+        """Per-coordinate curvature bounds ``L_i``, shape ``(n_features,)``."""
+        raise NotImplementedError
+
+    def gershgorin(self):
+        """Row sums of the absolute Hessian bound: a diagonal majoriser ``D >= H``.
+
+        Returns
+        -------
+        d : ndarray of shape (n_features,)
+        """
+        raise NotImplementedError
+
+    def block_hessian_bound(self, idx):
+        """A fixed matrix ``H_b`` bounding the block Hessian everywhere.
+
+        Parameters
+        ----------
+        idx : ndarray of int
+            Block coordinates.
+
+        Returns
+        -------
+        H : ndarray of shape (len(idx) * n_outputs, len(idx) * n_outputs)
+            Coordinate-major, then output.
+        """
+        raise NotImplementedError
+
+    def block_hessian(self, state, idx):
+        """The exact block Hessian at the state's point (for Newton steps).
+
+        Parameters
+        ----------
+        state : object
+            From :meth:`init_state`.
+        idx : ndarray of int
+            Block coordinates.
+
+        Returns
+        -------
+        H : ndarray of shape (len(idx) * n_outputs, len(idx) * n_outputs)
+        """
+        raise NotImplementedError
+
+    def hessian_bound_matvec(self, D):
+        """Product of the full Hessian bound with ``D``.
+
+        Parameters
+        ----------
+        D : ndarray of shape (n_features, n_outputs)
+            Direction.
+
+        Returns
+        -------
+        HD : ndarray of shape (n_features, n_outputs)
+        """
+        raise NotImplementedError
+
+    @property
+    def global_lipschitz(self):
+        """Largest eigenvalue of the full Hessian bound (power iteration, cached)."""
+        raise NotImplementedError
+
+    def duality_gap(self, state, x, grad, l1, l2, nonneg, primal):
+        """Fenchel duality gap at ``x``, or None where no simple dual bound exists.
+
+        Parameters
+        ----------
+        state : object
+            From :meth:`init_state`.
+        x : ndarray of shape (n_features, n_outputs)
+            The point.
+        grad : ndarray of shape (n_features, n_outputs)
+            Datafit gradient at ``x`` (without the penalty).
+        l1, l2, nonneg : ndarray of shape (n_features, 1)
+            The penalty, as returned by :meth:`SeparablePenalty.bind`.
+        primal : float
+            Objective (datafit + penalty) at ``x``.
+
+        Returns
+        -------
+        gap : float or None
+        """
+        return None
+
+
+class _GLMDatafit(BaseDatafit):
     """Shared machinery of objectives ``F(A x)`` with ``A`` of shape ``(n, p)``.
 
     Subclasses define the loss through ``_loss(z)``, its derivative ``_dloss(z)``
@@ -239,7 +445,26 @@ class LeastSquares(_GLMDatafit):
         return float(np.sum(theta * self.b) - 0.5 * self.n_samples * np.sum(theta * theta))
 
     def solve_block_cd(self, state, x, idx, l1, l2, nonneg, max_epochs, tol):
-        """Exact block minimisation by compiled cyclic CD on the residual (in place)."""
+        """Exact block minimisation by compiled, Anderson-accelerated cyclic CD.
+
+        Works on the residual, so no Gram matrix is formed; ``x`` and ``state`` are
+        updated in place.
+
+        Parameters
+        ----------
+        state : object
+            From :meth:`init_state`.
+        x : ndarray of shape (n_features, n_outputs)
+            Current point, updated in place on the rows ``idx``.
+        idx : ndarray of int
+            Block coordinates.
+        l1, l2, nonneg : ndarray of shape (n_features, 1)
+            The penalty, as returned by :meth:`SeparablePenalty.bind`.
+        max_epochs : int
+            Most passes over the block.
+        tol : float
+            Stop when no coordinate moves by more than ``tol`` (times its curvature).
+        """
         lips = self.lipschitz
         inv_n = 1.0 / self.n_samples
         idx = np.ascontiguousarray(idx, dtype=np.int64)
@@ -369,7 +594,7 @@ class MultinomialLogistic(_GLMDatafit):
         return H.reshape(m * K, m * K)
 
 
-class GraphQuadratic:
+class GraphQuadratic(BaseDatafit):
     """``f(x) = x'Qx / 2 - c'x`` with a sparse symmetric positive (semi)definite ``Q``.
 
     The label-propagation objective (``Q`` a graph Laplacian restricted to the
@@ -409,7 +634,7 @@ class GraphQuadratic:
 
     @property
     def graph(self):
-        """The CSR matrix whose sparsity pattern is the graph of the variables."""
+        """The CSR matrix ``Q``, whose sparsity pattern is the graph of the variables."""
         return self.Q
 
     def init_state(self, x):
@@ -470,11 +695,22 @@ class GraphQuadratic:
             self._global_lipschitz = 1.01 * est
         return self._global_lipschitz
 
-    def duality_gap(self, *args):
-        return None
-
     def solve_forest_block(self, idx, shift, rhs):
-        """Solve ``(Q_bb + diag(shift)) d = rhs`` by message passing; ``Q_bb`` must be a forest."""
+        """Solve ``(Q_bb + diag(shift)) d = rhs`` by message passing on a forest block.
+
+        Parameters
+        ----------
+        idx : ndarray of int
+            Block nodes; their induced subgraph must be a forest.
+        shift : ndarray of shape (len(idx),)
+            Added to the block diagonal (the ``l2`` part of a penalty).
+        rhs : ndarray of shape (len(idx), n_outputs)
+            Right-hand side.
+
+        Returns
+        -------
+        d : ndarray of shape (len(idx), n_outputs)
+        """
         Q = self.Q
         return _kernels.forest_solve(
             Q.indptr,

@@ -48,11 +48,21 @@ class SeparablePenalty:
 
     @property
     def is_smooth(self):
-        """True when the penalty has no non-differentiable part."""
+        """True when the penalty has no non-differentiable part (no ``l1``, no sign)."""
         return self.l1 == 0.0 and not self.nonneg
 
     def coef_weights(self, n_features):
-        """Per-coordinate weights, shape ``(n_features, 1)``."""
+        """Per-coordinate weights as a column.
+
+        Parameters
+        ----------
+        n_features : int
+            Number of coordinates.
+
+        Returns
+        -------
+        weights : ndarray of shape (n_features, 1)
+        """
         if self.weights is None:
             return np.ones((n_features, 1))
         if self.weights.shape != (n_features,):
@@ -62,13 +72,39 @@ class SeparablePenalty:
         return self.weights[:, None]
 
     def bind(self, n_features):
-        """Return ``(l1, l2, nonneg)`` per coordinate, each of shape ``(n_features, 1)``."""
+        """Per-coordinate strengths, the form the solver works with.
+
+        Parameters
+        ----------
+        n_features : int
+            Number of coordinates.
+
+        Returns
+        -------
+        l1, l2 : ndarray of shape (n_features, 1)
+            Weighted strengths.
+        nonneg : ndarray of bool, shape (n_features, 1)
+            Where ``x >= 0`` is imposed.
+        """
         w = self.coef_weights(n_features)
         nonneg = (w > 0) & self.nonneg
         return self.l1 * w, self.l2 * w, nonneg
 
     def value(self, x, bound=None):
-        """Penalty value at ``x`` of shape ``(n_features, n_outputs)``."""
+        """Penalty value.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n_features, n_outputs)
+            The point.
+        bound : tuple or None, default=None
+            The result of :meth:`bind`, to skip recomputing it.
+
+        Returns
+        -------
+        value : float
+            ``inf`` when a sign constraint is violated.
+        """
         l1, l2, nonneg = bound if bound is not None else self.bind(x.shape[0])
         if np.any(x[np.broadcast_to(nonneg, x.shape)] < 0):
             return np.inf

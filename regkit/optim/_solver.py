@@ -15,7 +15,7 @@ from regkit.optim._updates import Updater
 class BCDResult:
     """What :meth:`BCDSolver.solve` returns.
 
-    Attributes
+    Parameters
     ----------
     x : ndarray of shape (n_features, n_outputs)
         The solution.
@@ -71,8 +71,10 @@ default="gs-q"
         forest of the objective's graph grown greedily each iteration (graph
         objectives; pair with ``update="message-passing"``).
     block_size : int or "auto", default="auto"
-        Coordinates per block; see :class:`Selector` for ``"auto"`` (a growing
-        working set for greedy rules over variable blocks).
+        Coordinates per block. ``"auto"`` with a greedy rule over variable blocks
+        is a growing working set: the support plus the best-scored other
+        coordinates, ``max(10, 2 * |support|)`` in all (the sizing of skglm and
+        celer); otherwise ``"auto"`` means 1 (no cap for forests).
     partition : {"sort", "order", "avg", "forest", "red-black"} or list of arrays, \
 default="sort"
         How fixed blocks are formed (see :func:`make_partition`).
@@ -141,11 +143,22 @@ default="newton"
         self.callback = callback
 
     def solve(self, datafit, penalty=None, x0=None):
-        """Minimise ``datafit + penalty`` from ``x0`` (zeros by default).
+        """Minimise ``datafit + penalty`` from ``x0``.
+
+        Parameters
+        ----------
+        datafit : BaseDatafit
+            The smooth part, bound to its data (e.g. :class:`LeastSquares`).
+        penalty : SeparablePenalty or None, default=None
+            The separable part; None means no penalty.
+        x0 : array-like of shape (n_features, n_outputs) or None, default=None
+            Starting point (zeros by default); projected onto ``x >= 0`` where the
+            penalty demands it.
 
         Returns
         -------
         result : BCDResult
+            Solution, iteration count, convergence flag and history.
         """
         start = time.perf_counter()
         penalty = NoPenalty() if penalty is None else penalty

@@ -26,11 +26,41 @@ def _l1_part(x, l1):
 
 
 def solve_block_qp(H, G, xb, l1, nonneg, tol=1e-12, max_epochs=2000):
-    """``argmin_d G'd + d'Hd/2 + sum(l1 |x_b + d|)`` (``x_b + d >= 0`` where ``nonneg``).
+    """Block step ``argmin_d G'd + d'Hd/2 + sum(l1 |x_b + d|)``, ``x_b + d >= 0`` where asked.
 
-    ``G``, ``xb``, ``l1``, ``nonneg`` have shape ``(m, K)`` and ``H`` shape
-    ``(m K, m K)``. Smooth problems are a linear solve (pseudo-inverse when ``H``
-    is singular), the others a compiled coordinate descent on the small QP.
+    Smooth problems are a Cholesky solve (least squares when ``H`` is singular),
+    the others a compiled cyclic coordinate descent on the small QP started at
+    ``d = 0``, so the model value never increases.
+
+    Parameters
+    ----------
+    H : ndarray of shape (m * K, m * K)
+        Positive semidefinite block matrix, coordinate-major then output.
+    G : ndarray of shape (m, K)
+        Block gradient of the smooth part.
+    xb : ndarray of shape (m, K)
+        Current block values.
+    l1 : ndarray of shape (m, 1) or (m, K)
+        L1 strengths.
+    nonneg : ndarray of bool, shape (m, 1) or (m, K)
+        Sign constraints.
+    tol : float, default=1e-12
+        Inner stopping tolerance on the coordinate changes.
+    max_epochs : int, default=2000
+        Most inner passes.
+
+    Returns
+    -------
+    d : ndarray of shape (m, K)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit.optim import solve_block_qp
+    >>> H, G = np.array([[2.0, 0.0], [0.0, 1.0]]), np.array([[-4.0], [0.5]])
+    >>> solve_block_qp(H, G, np.zeros((2, 1)), np.full((2, 1), 1.0), np.zeros((2, 1), bool))
+    array([[1.5],
+           [0. ]])
     """
     shape = G.shape
     if not np.any(l1) and not np.any(nonneg):

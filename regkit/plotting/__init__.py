@@ -9,10 +9,12 @@ extra) is imported only when ``plot`` is called.
 from regkit.plotting._distribution import PredictedDistributionDisplay
 from regkit.plotting._forecast import ARCoefficientsDisplay, ForecastDisplay
 from regkit.plotting._information_plane import InformationPlaneDisplay
+from regkit.plotting._sketch_error import SketchErrorDisplay
 
 __all__ = [
     "ARCoefficientsDisplay",
     "ForecastDisplay",
     "InformationPlaneDisplay",
     "PredictedDistributionDisplay",
+    "SketchErrorDisplay",
 ]

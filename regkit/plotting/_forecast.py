@@ -113,6 +113,7 @@ class ForecastDisplay:
         n_history : int or None, default=None
             Show only the last ``n_history`` observations.
         ax : matplotlib Axes or None, default=None
+            Axes to draw on; a new figure when None.
         **kwargs
             Passed to :meth:`plot`.
 
@@ -225,6 +226,7 @@ class ARCoefficientsDisplay:
         output : int, default=0
             Row of a multi-output ``coef_`` (the step ahead, 0 for one step).
         ax : matplotlib Axes or None, default=None
+            Axes to draw on; a new figure when None.
         **kwargs
             Passed to :meth:`plot`.
 

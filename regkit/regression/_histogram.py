@@ -184,8 +184,6 @@ class HistogramRegressor(BaseNeuralRegressor):
         "backbone": [callable, None],
     }
 
-    _prior_init = True
-
     def __init__(
         self,
         hidden_layer_sizes=(100,),
@@ -257,7 +255,7 @@ class HistogramRegressor(BaseNeuralRegressor):
             dropout=self.dropout,
         )
         prior = getattr(self, "_prior_logits", None)
-        if self._prior_init and prior is not None and prior.size == n_logits:
+        if prior is not None and prior.size == n_logits:
             # Start from the marginal histogram of the training targets, as an MSE
             # model on standardised targets starts near their mean: a uniform start
             # predicts the middle of the support, far from a skewed target's mass.

@@ -20,6 +20,7 @@ from regkit.sketching._solve import (
     lstsq_small,
     precondition_solve,
     sketch_partial,
+    solve_sketched,
     split_sketch,
 )
 from regkit.utils import check_random_seed, validate_params
@@ -211,8 +212,7 @@ BaseSketch subclass, default="auto"
 
     def _solve_sketch(self, partial, n_features, single_output, warn=True):
         SA, SY, x_mean, y_mean = split_sketch(partial, n_features, self.fit_intercept)
-        coef, rank, singular_values = lstsq_small(SA, SY, warn=warn)
-        residual = np.linalg.norm(SY - SA @ coef, axis=0)
+        coef, rank, singular_values, residual = solve_sketched(SA, SY, warn=warn)
         if rank < n_features:
             radius = np.full(len(residual), np.inf)
         else:
@@ -246,7 +246,9 @@ BaseSketch subclass, default="auto"
                     f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
                     f"{self.n_features_in_} features as input."
                 )
-            y = y if _is_dask(y) else da.from_array(np.asarray(y), chunks=(X.chunks[0],))
+            if not _is_dask(y):
+                y = np.asarray(y)
+                y = da.from_array(y, chunks=(X.chunks[0], *y.shape[1:]))
             if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
                 raise ValueError(
                     f"y must have shape (n_samples,) or (n_samples, n_targets) with "

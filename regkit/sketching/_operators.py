@@ -301,13 +301,18 @@ class SRHTSketch(BaseSketch):
         T = self.tile_rows_
         rng = self._rng(tile)
         signs = rng.integers(0, 2, T).astype(np.float64) * 2.0 - 1.0
-        destination = rng.permutation(T)
+        source = rng.permutation(T)  # transform input j is input row source[j]
         sampled = np.sort(rng.choice(T, self.n_rows, replace=False))
-        # A partial tile is zero-padded to the full transform: the DCT is linear, so
-        # the pieces of a tile cut by a block boundary sum to the whole tile's sketch.
-        buffer = np.zeros((T, piece.shape[1]))
-        rows = slice(offset, offset + len(piece))
-        buffer[destination[rows]] = piece * signs[rows, None]
+        if offset == 0 and len(piece) == T:
+            buffer = piece[source]  # one gather, no zero fill
+            buffer *= signs[source, None]
+        else:
+            # A partial tile is zero-padded to the full transform: the DCT is linear,
+            # so the pieces of a tile cut by a block boundary sum to the tile's sketch.
+            buffer = np.zeros((T, piece.shape[1]))
+            destination = np.argsort(source)
+            rows = slice(offset, offset + len(piece))
+            buffer[destination[rows]] = piece * signs[rows, None]
         scipy.fft.dct(buffer, norm="ortho", axis=0, overwrite_x=True, workers=self.workers)
         return math.sqrt(T / self.n_rows) * buffer[sampled]
 

@@ -20,7 +20,7 @@ def test_forecast_display_from_forecaster(pyplot, monthly):
     model = NaiveForecaster(seasonal_period=12).fit(monthly.iloc[:108])
     display = ForecastDisplay.from_forecaster(model, 12, y_true=monthly.iloc[108:], n_history=24)
     assert set(display.lines_) == {"history", "forecast", "actual"}
-    x, y = display.lines_["forecast"].get_data()
+    _, y = display.lines_["forecast"].get_data()
     np.testing.assert_allclose(y, monthly.iloc[96:108].to_numpy())
     assert len(display.lines_["history"].get_xdata()) == 24
     assert display.ax_.get_legend() is not None

@@ -128,9 +128,10 @@ def test_predict_in_sample_is_one_step_ahead(ar_values):
     fitted = model.predict_in_sample()
     assert fitted.iloc[:3].isna().all()
     np.testing.assert_allclose(
-        fitted.iloc[3:], model.regressor_.predict(np.column_stack(
-            [ar_values[2:-1], ar_values[1:-2], ar_values[:-3]]
-        ))
+        fitted.iloc[3:],
+        model.regressor_.predict(
+            np.column_stack([ar_values[2:-1], ar_values[1:-2], ar_values[:-3]])
+        ),
     )
 
 

@@ -10,9 +10,7 @@ from regkit.forecasting import make_lag_features
 
 
 @settings(deadline=None, max_examples=30)
-@given(
-    n=st.integers(2, 40), n_lags=st.integers(1, 6), n_forecasts=st.integers(1, 4)
-)
+@given(n=st.integers(2, 40), n_lags=st.integers(1, 6), n_forecasts=st.integers(1, 4))
 def test_rows_match_definition(n, n_lags, n_forecasts):
     y = np.arange(float(n)) ** 2
     if n < n_lags + n_forecasts:

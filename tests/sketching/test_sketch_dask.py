@@ -51,9 +51,9 @@ def test_fit_on_dask_equals_numpy(client, data, method, chunk):
     params = {"method": method, "n_sketch_rows": 200, "random_state": 0}
     local = SketchedLinearRegression(**params).fit(X, Y, sample_weight=w)
     Xd = da.from_array(X, chunks=(chunk, 2))  # column chunks are merged
-    remote = SketchedLinearRegression(**params).fit(
-        Xd, da.from_array(Y, chunks=(500, 2)), sample_weight=w
-    )
+    # y as a dask array with other chunks, or in memory: both are aligned to X.
+    y = da.from_array(Y, chunks=(500, 2)) if chunk == 1500 else Y
+    remote = SketchedLinearRegression(**params).fit(Xd, y, sample_weight=w)
     assert remote.method_ == method and remote.n_features_in_ == 5
     np.testing.assert_allclose(remote.coef_, local.coef_, rtol=1e-10)
     np.testing.assert_allclose(remote.intercept_, local.intercept_, rtol=1e-10)

@@ -1,0 +1,47 @@
+"""Demo tasks of :mod:`regkit.forecasting` (see :mod:`regkit._demo`)."""
+
+from regkit._demo import DemoTask
+from regkit.datasets import load_co2
+from regkit.forecasting._arnet_forecaster import ARNetForecaster
+from regkit.forecasting._autoreg import AutoRegForecaster
+from regkit.forecasting._metrics import mean_absolute_scaled_error
+from regkit.forecasting._naive import NaiveForecaster
+
+SEASON = 12  # monthly data, yearly cycle
+
+
+def _fit(model, data):
+    return model.fit(data["y_train"])
+
+
+def _mase(model, data):
+    forecast = model.predict(len(data["y_test"]))
+    return mean_absolute_scaled_error(
+        data["y_test"], forecast, data["y_train"], seasonal_period=SEASON
+    )
+
+
+def demo_tasks(quick):
+    y = load_co2()
+    if quick:
+        y = y.iloc[-240:]
+    horizon = 24
+    data = {"y_train": y.iloc[:-horizon], "y_test": y.iloc[-horizon:]}
+    models = {
+        "ARNetForecaster": ARNetForecaster(
+            n_lags=36, sparsity=0.2, max_epochs=20 if quick else "auto", random_state=0
+        ),
+        "statsmodels AutoReg": AutoRegForecaster(n_lags=36),
+        "seasonal naive": NaiveForecaster(seasonal_period=SEASON),
+    }
+    return [
+        DemoTask(
+            "forecasting",
+            f"co2 (last {horizon} months)",
+            data,
+            models,
+            metric="test MASE",
+            fit=_fit,
+            score=_mase,
+        )
+    ]
