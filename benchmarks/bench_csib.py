@@ -46,7 +46,7 @@ def datasets(quick):
     return data
 
 
-def models(seed, beta, max_epochs, batch_size, stochastic=False):
+def models(seed, beta, max_epochs, batch_size, stochastic=False, sigma_y="median"):
     engine = {
         "max_epochs": max_epochs,
         "batch_size": batch_size,
@@ -64,13 +64,14 @@ def models(seed, beta, max_epochs, batch_size, stochastic=False):
             decoder_layer_sizes=DECODER,
             beta=beta,
             stochastic=stochastic,
+            sigma_y=sigma_y,
             **engine,
         ),
         "MSE": NeuralRegressor((*ENCODER, REPRESENTATION, *DECODER), **engine),
     }
 
 
-def run_accuracy(data, seeds, beta, max_epochs, batch_size, stochastic):
+def run_accuracy(data, seeds, beta, max_epochs, batch_size, stochastic, sigma_y):
     rows = []
     for name, (X, y) in data.items():
         for seed in range(seeds):
@@ -79,7 +80,9 @@ def run_accuracy(data, seeds, beta, max_epochs, batch_size, stochastic):
             )
             scaler = StandardScaler().fit(X_train)
             X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-            for model_name, model in models(seed, beta, max_epochs, batch_size, stochastic).items():
+            for model_name, model in models(
+                seed, beta, max_epochs, batch_size, stochastic, sigma_y
+            ).items():
                 model.fit(X_train, y_train)
                 clean, *attacked = fgsm_rmse(model, X_test, y_test, eps=(0.0, *EPS))
                 seconds = np.median([record["seconds"] for record in model.history_])
@@ -136,20 +139,28 @@ def step_seconds(batch_sizes, n_features=10, repeats=5):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small data, 2 seeds, 20 epochs")
-    parser.add_argument("--beta", type=float, default=0.01, help="CS-IB compression weight")
-    parser.add_argument("--stochastic", action="store_true", help="stochastic representation")
+    parser.add_argument("--beta", type=float, default=0.1, help="CS-IB compression weight")
+    parser.add_argument(
+        "--deterministic", action="store_true", help="deterministic representation t"
+    )
+    parser.add_argument("--sigma-y", default="median", help='target kernel width or "median"')
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    stochastic = not args.deterministic
+    sigma_y = args.sigma_y if args.sigma_y == "median" else float(args.sigma_y)
     seeds = args.seeds or (2 if args.quick else 5)
     max_epochs = 20 if args.quick else 200
     print(
-        f"beta={args.beta}, stochastic={args.stochastic}, seeds={seeds}, "
+        f"CS-IB: beta={args.beta}, stochastic={stochastic}, sigma_x=1, sigma_y={sigma_y}, "
+        f"sigma_t=median; seeds={seeds}, "
         f"max_epochs={max_epochs} (early stopping, patience 20), batch 128, Adam lr 1e-3, "
         f"torch threads={args.threads}"
     )
-    results = run_accuracy(datasets(args.quick), seeds, args.beta, max_epochs, 128, args.stochastic)
+    results = run_accuracy(
+        datasets(args.quick), seeds, args.beta, max_epochs, 128, stochastic, sigma_y
+    )
     pd.set_option("display.width", 250)
     print("\nTest RMSE (clean and FGSM), seconds per epoch: medians over seeds")
     print(summarise(results).round(3).to_string())

@@ -80,8 +80,11 @@ class ARNetForecaster(BaseForecaster):
     array([0.6, 0.3])
     """
 
+    # The regressor's parameters are checked here too, so that errors name the
+    # forecaster the user built.
     _parameter_constraints = {
         **BaseForecaster._parameter_constraints,
+        **ARNetRegressor._parameter_constraints,
         "n_lags": [Interval(Integral, 1, None, closed="left")],
         "n_forecasts": [Interval(Integral, 1, None, closed="left")],
     }

@@ -28,8 +28,11 @@ def demo_tasks(quick):
     horizon = 24
     data = {"y_train": y.iloc[:-horizon], "y_test": y.iloc[-horizon:]}
     models = {
+        # Short trending series: SGD needs more epochs than the automatic budget to
+        # match least squares' precision on a near unit root, and its lags are not
+        # sparse (the regulariser is left off; see the gallery example).
         "ARNetForecaster": ARNetForecaster(
-            n_lags=36, sparsity=0.2, max_epochs=20 if quick else "auto", random_state=0
+            n_lags=36, max_epochs=20 if quick else 200, random_state=0
         ),
         "statsmodels AutoReg": AutoRegForecaster(n_lags=36),
         "seasonal naive": NaiveForecaster(seasonal_period=SEASON),

@@ -144,7 +144,7 @@ class BCDLogisticRegression(LinearClassifierMixin, BCDFitMixin, BaseEstimator):
                 "BCDLogisticRegression needs samples of at least 2 classes in y; got 1 class "
                 f"({self.classes_[0]!r})."
             )
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         if sw.sum() <= 0:
             raise ValueError("sample_weight must have a positive sum.")
         codes = encoder.transform(y)

@@ -152,7 +152,7 @@ class BCDRegressor(RegressorMixin, BCDFitMixin, BaseEstimator):
         X, y = validate_data(
             self, X, y, accept_sparse="csc", dtype=np.float64, multi_output=True, y_numeric=True
         )
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         if sw.sum() <= 0:
             raise ValueError("sample_weight must have a positive sum.")
         Y = y.reshape(len(y), -1)

@@ -21,6 +21,7 @@ Each datafit provides
 """
 
 import numpy as np
+import scipy.linalg.blas
 import scipy.sparse as sp
 from scipy.special import expit, log_expit, logsumexp, xlogy
 
@@ -48,6 +49,10 @@ def _weighted_gram(Ab, s):
     """``Ab' diag(s) Ab`` as a dense array."""
     if sp.issparse(Ab):
         return np.asarray((Ab.T @ (sp.diags_array(s) @ Ab)).toarray())
+    if np.all(s >= 0):
+        # A symmetric rank-k update does half the work of a general product.
+        G = scipy.linalg.blas.dsyrk(1.0, np.asfortranarray(Ab * np.sqrt(s)[:, None]), trans=1)
+        return np.triu(G) + np.triu(G, 1).T
     return (Ab * s[:, None]).T @ Ab
 
 
@@ -327,7 +332,10 @@ class _GLMDatafit(BaseDatafit):
         if self._lipschitz is None:
             s, B = self._curvature_bound()
             A = self.A
-            if sp.issparse(A):
+            if sp.issparse(A) and np.ptp(s) == 0:  # no squared copy of A needed
+                cols = np.repeat(np.arange(self.n_features), np.diff(A.indptr))
+                col = np.bincount(cols, A.data**2, minlength=self.n_features) * s[0]
+            elif sp.issparse(A):
                 col = np.asarray(A.multiply(A).T @ s).ravel()
             else:  # no n x p temporary
                 col = np.einsum("ij,ij,i->j", A, A, s)

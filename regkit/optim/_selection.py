@@ -74,6 +74,11 @@ class Selector:
         p = datafit.n_features
         self.p = p
         self.working_set = block_size == "auto" and blocks == "variable" and self.greedy
+        # Blocks solved through a dense block Hessian stay small enough to factorise;
+        # least squares solves any block by CD on the residual.
+        self.ws_cap = (
+            p if hasattr(datafit, "solve_block_cd") else max(1, min(p, 1024 // datafit.n_outputs))
+        )
         if block_size == "auto":
             block_size = None if blocks == "forest" else 1
         if blocks == "forest":
@@ -240,9 +245,13 @@ class Selector:
             return np.sort(self.rng.choice(p, tau, replace=False, p=prob))
         scores = self.coordinate_scores(G, x)
         if self.working_set:
-            support = np.any(x != 0, axis=1)
-            tau = min(p, max(10, 2 * int(support.sum())))
-            scores = np.where(support, np.inf, scores)
+            if np.all(self.l1 == 0) and not self.nonneg.any():
+                tau = self.ws_cap  # smooth penalty: every coordinate ends up non-zero
+            else:
+                support = np.any(x != 0, axis=1)
+                tau = min(self.ws_cap, max(10, 2 * int(support.sum())))
+                # The support first (best-scored first if it exceeds the cap), then the rest.
+                scores = np.where(support, scores + scores.max() + 1.0, scores)
         elif rule == "gsq":
             return np.sort(self._iht_block(G, x))
         if tau >= p:

@@ -74,7 +74,10 @@ default="gs-q"
         Coordinates per block. ``"auto"`` with a greedy rule over variable blocks
         is a growing working set: the support plus the best-scored other
         coordinates, ``max(10, 2 * |support|)`` in all (the sizing of skglm and
-        celer); otherwise ``"auto"`` means 1 (no cap for forests).
+        celer), every coordinate for a smooth penalty, and at most ``1024 /
+        n_outputs`` coordinates for datafits whose blocks are solved through a dense
+        block Hessian (all but least squares); otherwise ``"auto"`` means 1 (no cap
+        for forests).
     partition : {"sort", "order", "avg", "forest", "red-black"} or list of arrays, \
 default="sort"
         How fixed blocks are formed (see :func:`make_partition`).
@@ -196,7 +199,8 @@ default="newton"
             np.max(np.abs(min_norm_subgradient(np.zeros((p, K)), datafit.gradient(zero_state),
                                                l1, nonneg)))
         )  # fmt: skip
-        state = datafit.init_state(x)
+        # The zero state is the start state unless x0 says otherwise (saves a product).
+        state = zero_state if x0 is None else datafit.init_state(x)
 
         def objective():
             return datafit.value(state) + penalty.value(x, (l1, l2, nonneg))

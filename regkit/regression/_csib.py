@@ -29,15 +29,6 @@ from regkit.regression._neural import (
 from regkit.utils import fill_doc, store_init_params
 
 _WIDTH = [StrOptions({"median"}), Interval(Real, 0, None, closed="neither")]
-_TARGET_WIDTH = [StrOptions({"median", "residual"}), Interval(Real, 0, None, closed="neither")]
-
-# sigma_y="residual": the Welsch (correntropy) loss reaches 95% efficiency under
-# Gaussian noise with a width of 2.9846 residual standard deviations, estimated
-# robustly by 1.4826 median absolute residuals. The floor (in standard deviations
-# of y) keeps the kernel from collapsing once the training rows are fitted closely.
-_WELSCH_95 = 2.9846
-_MAD_TO_STD = 1.4826
-_RESIDUAL_WIDTH_FLOOR = 0.1
 
 # Bounds the learned log-variance of a stochastic representation: exp(+-10) covers
 # any useful noise level and keeps exp() finite early in training.
@@ -223,7 +214,7 @@ class CSIBRegressor(BaseNeuralRegressor):
         "stochastic": ["boolean"],
         "sigma_x": _WIDTH,
         "sigma_t": _WIDTH,
-        "sigma_y": _TARGET_WIDTH,
+        "sigma_y": _WIDTH,
     }
 
     # Rows of the training set on which each epoch's information plane is measured.
@@ -272,27 +263,17 @@ class CSIBRegressor(BaseNeuralRegressor):
             self.stochastic,
         )
 
-    def _widths(self, X, y, y_hat, training):
+    def _widths(self, X, y):
         # Resolved once per batch: both terms share the kernel on x.
-        sigma_x = median_width(X) if self.sigma_x == "median" else self.sigma_x
-        # The residual width moves as the fit improves, so losses measured with it
-        # are not comparable between epochs: validation losses and the information
-        # plane use the median width instead.
-        if self.sigma_y == "median" or (self.sigma_y == "residual" and not training):
-            sigma_y = median_width(y)
-        elif self.sigma_y == "residual":
-            residuals = torch.linalg.vector_norm((y - y_hat).detach(), dim=1)
-            sigma_y = (_WELSCH_95 * _MAD_TO_STD * residuals.median()).clamp_min(
-                _RESIDUAL_WIDTH_FLOOR
-            )
-        else:
-            sigma_y = self.sigma_y
-        return {"sigma_x": sigma_x, "sigma_y": sigma_y}
+        return {
+            name: median_width(data) if getattr(self, name) == "median" else getattr(self, name)
+            for name, data in (("sigma_x", X), ("sigma_y", y))
+        }
 
     def _loss(self, module, X, y, w):
         t = module.encode(X, sample=module.training)
         y_hat = module.decoder(t)
-        widths = self._widths(X, y, y_hat, training=module.training)
+        widths = self._widths(X, y)
         loss = cs_divergence(X, y, y_hat, weights=w, **widths)
         if self.beta > 0:
             loss = loss + self.beta * cs_qmi(
@@ -308,7 +289,7 @@ class CSIBRegressor(BaseNeuralRegressor):
         X, y = X[rows], y[rows]
         t = module.encode(X)
         y_hat = module.decoder(t)
-        widths = self._widths(X, y, y_hat, training=False)
+        widths = self._widths(X, y)
         return {
             "i_xt": cs_qmi(X, t, sigma_x=widths["sigma_x"], sigma_t=self.sigma_t).item(),
             "i_yt": cs_qmi(y, t, sigma_x=widths["sigma_y"], sigma_t=self.sigma_t).item(),

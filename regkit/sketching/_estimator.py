@@ -312,7 +312,11 @@ BaseSketch subclass, default="auto"
         def reduce(func, out_shape, args):
             return reduce_rows(func, arrays, out_shape, block_rows=block_rows, args=args)
 
-        partial = reduce(sketch_partial, (n_rows + 1, n_features + Y.shape[1] + 1), (self.sketch_,))
+        partial = reduce(
+            sketch_partial,
+            (n_rows + 1, n_features + Y.shape[1] + 1),
+            (self.sketch_, _is_dask(X)),
+        )
         if method == "sketch_and_solve":
             self._solve_sketch(partial, n_features, single_output)
             return self
@@ -398,7 +402,9 @@ BaseSketch subclass, default="auto"
             raise ValueError(
                 f"y has {Y.shape[1]} targets, but earlier chunks had {self.n_targets_}."
             )
-        self.partial_sketch_ += sketch_partial(X, Y, sample_weight, self.n_rows_seen_, self.sketch_)
+        self.partial_sketch_ += sketch_partial(
+            X, Y, sample_weight, self.n_rows_seen_, self.sketch_, check_finite=False
+        )
         self.n_rows_seen_ += len(X)
         # A stream that has shown no more rows than columns is rank deficient by
         # construction: no warning until it could be otherwise.

@@ -46,9 +46,14 @@ def _weighted_block(X, Y, w):
     return Z
 
 
-def sketch_partial(X, Y, w, row_start, sketch):
-    """Rows ``S[:, rows] sqrt(w)[X | Y | 1]`` and, last, the weighted column sums."""
-    _check_finite_block(X, Y, w)
+def sketch_partial(X, Y, w, row_start, sketch, check_finite=True):
+    """Rows ``S[:, rows] sqrt(w)[X | Y | 1]`` and, last, the weighted column sums.
+
+    ``check_finite=False`` for data validated already (dask chunks are checked here,
+    where they are first computed).
+    """
+    if check_finite:
+        _check_finite_block(X, Y, w)
     X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64).reshape(len(X), -1)
     Z = _weighted_block(X, Y, w)
     sums = Z.sum(axis=0) if w is None else np.sqrt(w) @ Z

@@ -215,3 +215,13 @@ def test_backtest_refit_and_update_agree_for_naive(ar_values):
 def test_metrics_by_hand():
     assert mean_absolute_scaled_error([3.0], [2.0], [0.0, 2.0, 4.0]) == pytest.approx(0.5)
     assert symmetric_mean_absolute_percentage_error([1.0, 0.0], [3.0, 0.0]) == pytest.approx(50)
+
+
+def test_demo_task_scores_every_model():
+    from regkit._demo import run_demo
+
+    table = run_demo(quick=True, areas=["forecasting"])
+    assert set(table["model"]) == {"ARNetForecaster", "statsmodels AutoReg", "seasonal naive"}
+    assert (table["metric"] == "test MASE").all() and np.isfinite(table["score"]).all()
+    naive = table.set_index("model").loc["seasonal naive", "score"]
+    assert table.set_index("model").loc["statsmodels AutoReg", "score"] < naive

@@ -174,3 +174,12 @@ def test_bad_parameters_name_themselves(est, param, value):
     X, y, y_partial = _moons(n=40)
     with pytest.raises(ValueError, match=param):
         est.set_params(**{param: value}).fit(X, y if param != "update" else y_partial)
+
+
+@pytest.mark.parametrize("est", [BCDRegressor(), BCDLogisticRegression()])
+def test_negative_sample_weight_rejected(est):
+    X, y = make_classification(n_samples=30, n_features=4, random_state=0)
+    w = np.ones(30)
+    w[3] = -1.0
+    with pytest.raises(ValueError, match=r"[Nn]egative"):
+        est.fit(X, y, sample_weight=w)

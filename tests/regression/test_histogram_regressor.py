@@ -12,8 +12,9 @@ from regkit.regression import HistogramRegressor, bin_centers, histogram_mean
 FAST = {"hidden_layer_sizes": (32,), "max_epochs": 40, "learning_rate": 1e-2, "device": "cpu"}
 
 
-def _fit(X, y, **params):
-    return HistogramRegressor(**{**FAST, "n_bins": 30, "random_state": 0, **params}).fit(X, y)
+def _fit(X, y, sample_weight=None, **params):
+    model = HistogramRegressor(**{**FAST, "n_bins": 30, "random_state": 0, **params})
+    return model.fit(X, y, sample_weight)
 
 
 @pytest.fixture
@@ -147,7 +148,7 @@ def test_zero_weight_rows_do_not_stretch_the_support(regression_data):
     weight[0] = 0.0
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the zero-weight row is clipped without fuss
-        model = _fit(X, y, max_epochs=1).fit(X, y, weight)
+        model = _fit(X, y, weight, max_epochs=1)
     np.testing.assert_allclose(model.bin_edges_, _fit(X[1:], y[1:], max_epochs=1).bin_edges_)
 
 
