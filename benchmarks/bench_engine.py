@@ -18,7 +18,6 @@ import statistics
 import time
 import warnings
 
-import numpy as np
 import pandas as pd
 import torch
 from sklearn.compose import TransformedTargetRegressor

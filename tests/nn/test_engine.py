@@ -150,11 +150,11 @@ def test_non_finite_input_is_a_clear_error(regression_data, bad):
     X, y = regression_data
     X = X.copy()
     X[3, 1] = bad
-    with pytest.raises(ValueError, match="NaN|infinity"):
+    with pytest.raises(ValueError, match=r"NaN|infinity"):
         NeuralRegressor(**FAST).fit(X, y)
     y = y.copy()
     y[0] = bad
-    with pytest.raises(ValueError, match="NaN|infinity"):
+    with pytest.raises(ValueError, match=r"NaN|infinity"):
         NeuralRegressor(**FAST).fit(regression_data[0], y)
 
 
@@ -227,7 +227,7 @@ def test_bad_sample_weights_are_rejected(regression_data):
     X, y = regression_data
     with pytest.raises(ValueError, match="non-zero"):
         NeuralRegressor(**FAST).fit(X, y, sample_weight=np.zeros(len(X)))
-    with pytest.raises(ValueError, match="[Nn]egative"):
+    with pytest.raises(ValueError, match=r"[Nn]egative"):
         NeuralRegressor(**FAST).fit(X, y, sample_weight=-np.ones(len(X)))
     with pytest.raises(ValueError, match="sample_weight"):
         NeuralRegressor(**FAST).fit(X, y, sample_weight=np.ones(3))
