@@ -292,12 +292,20 @@ def paper_part(quick, plot):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
+        # Colour: selection rule (or graph block scheme); line style: update;
+        # line width: variable (thick) vs fixed (thin) blocks.
+        schemes = ["cyclic", "random", "gs", "gsl", "gsq", "red-black", "forest-partition",
+                   "random forest", "greedy forest (GS)", "greedy forest (GSL)"]  # fmt: skip
+        styles = {"gradient": "--", "matrix": "-", "message-passing": "-."}
         fig, axes = plt.subplots(1, len(problems), figsize=(13, 5))
         for ax, pname in zip(axes, problems):
             for (pn, name), rel in curves.items():
-                if pn == pname and ("VB" in name or "FB" in name):
-                    style = "-" if "matrix" in name or "message" in name else "--"
-                    ax.semilogy(rel, style, label=name, lw=1)
+                if pn != pname:
+                    continue
+                scheme = max((sc for sc in schemes if name.startswith(sc + " ")), key=len)
+                update = name.rsplit(" ", 1)[1]
+                ax.semilogy(rel, styles[update], color=f"C{schemes.index(scheme)}",
+                            lw=1.8 if " VB " in name else 0.9, label=name)  # fmt: skip
             ax.set(title=pname, xlabel="iteration", ylabel="(f - f*) / (f(0) - f*)")
             ax.axhline(TARGET, color="k", lw=0.5)
         axes[-1].legend(fontsize=6, ncol=2)

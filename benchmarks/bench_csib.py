@@ -9,7 +9,7 @@ seconds per training epoch, with ratios CS-IB / MSE. A second table times one
 training step (forward, loss, backward) for growing batch sizes: the kernels are
 N x N, so CS-IB's step grows quadratically with the batch.
 
-Run ``python benchmarks/bench_csib.py`` (about 10 minutes on 2 busy cores) or
+Run ``python benchmarks/bench_csib.py`` (1 minute on an idle core, 5 on busy ones) or
 ``--quick`` for a smoke run.
 """
 

@@ -195,12 +195,12 @@ default="newton"
         # Scale of the stopping test: F(0) for the gap, the KKT violation at 0 otherwise.
         zero_state = datafit.init_state(np.zeros((p, K)))
         f_zero = datafit.value(zero_state)
-        kkt_zero = float(
-            np.max(np.abs(min_norm_subgradient(np.zeros((p, K)), datafit.gradient(zero_state),
-                                               l1, nonneg)))
-        )  # fmt: skip
-        # The zero state is the start state unless x0 says otherwise (saves a product).
+        grad_zero = datafit.gradient(zero_state)
+        kkt_zero = float(np.max(np.abs(min_norm_subgradient(np.zeros((p, K)), grad_zero, l1,
+                                                            nonneg))))  # fmt: skip
+        # Starting at 0, the zero state and its gradient serve the first iteration too.
         state = zero_state if x0 is None else datafit.init_state(x)
+        start_grad = grad_zero if x0 is None else None
 
         def objective():
             return datafit.value(state) + penalty.value(x, (l1, l2, nonneg))
@@ -224,7 +224,7 @@ default="newton"
         while it < self.max_iter:
             G = None
             if greedy or (it > 0 and it % check_every == 0):
-                grad = datafit.gradient(state)
+                grad = start_grad if it == 0 and start_grad is not None else datafit.gradient(state)
                 G = grad + l2 * x
                 if it > 0 and it % check_every == 0:
                     rel_gap, kkt, kkt_abs = measure(grad)

@@ -361,6 +361,12 @@ class HistogramRegressor(BaseNeuralRegressor):
     def predict_distribution(self, X):
         """Predicted histogram of the target for each row of ``X``.
 
+        This is the network's output as trained: with HL-Gauss targets it estimates
+        the target's conditional distribution blurred by ``Normal(0, sigma_**2)``
+        (the encoding's Gaussian), hence wider than the target's own by about
+        ``sigma_``. :meth:`predict_quantiles` and :meth:`predict_interval` remove
+        that blur by default.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -379,7 +385,7 @@ class HistogramRegressor(BaseNeuralRegressor):
             return self.bin_edges_[0].copy(), probabilities[:, 0]
         return self.bin_edges_.copy(), probabilities
 
-    def predict_quantiles(self, X, q):
+    def predict_quantiles(self, X, q, deblur=True):
         """Quantiles of the predicted distribution (mass spread evenly within bins).
 
         Parameters
@@ -388,6 +394,13 @@ class HistogramRegressor(BaseNeuralRegressor):
             Inputs.
         q : float or array-like of shape (n_quantiles,)
             Quantile levels in ``[0, 1]``.
+        deblur : bool, default=True
+            HL-Gauss only: remove the encoding's Gaussian blur from the predicted
+            histogram, whose variance exceeds the target's by ``sigma_**2``. The
+            quantiles are moved towards the predicted mean by the location-scale
+            factor of :func:`histogram_quantiles` (exact for Gaussian noise). With
+            ``False`` they are the quantiles of :meth:`predict_distribution`'s
+            histogram, which over-cover. Two-hot and one-hot have no blur.
 
         Returns
         -------
@@ -398,10 +411,18 @@ class HistogramRegressor(BaseNeuralRegressor):
         q_array = np.asarray(q, dtype=np.float64)
         if q_array.ndim > 1 or not np.all((q_array >= 0) & (q_array <= 1)):
             raise ValueError(f"q must be a level or a 1-D array of levels in [0, 1], got {q!r}.")
+        if not isinstance(deblur, (bool, np.bool_)):
+            raise TypeError(f"deblur must be a bool, got {deblur!r}.")
         probabilities = self._predict_probabilities(X)
+        blur = self.sigma_ if deblur and self.target_encoding == "hl_gauss" else None
         quantiles = np.stack(
             [
-                histogram_quantiles(probabilities[:, j], edges, np.atleast_1d(q_array))
+                histogram_quantiles(
+                    probabilities[:, j],
+                    edges,
+                    np.atleast_1d(q_array),
+                    blur_sigma=0.0 if blur is None else float(blur[j]),
+                )
                 for j, edges in enumerate(self.bin_edges_)
             ],
             axis=1,
@@ -410,7 +431,7 @@ class HistogramRegressor(BaseNeuralRegressor):
             quantiles = quantiles[:, 0]
         return quantiles[..., 0] if q_array.ndim == 0 else quantiles
 
-    def predict_interval(self, X, coverage=0.9):
+    def predict_interval(self, X, coverage=0.9, deblur=True):
         """Central prediction interval of the predicted distribution.
 
         The ends are the ``(1 - coverage) / 2`` and ``(1 + coverage) / 2`` quantiles
@@ -422,6 +443,10 @@ class HistogramRegressor(BaseNeuralRegressor):
             Inputs.
         coverage : float, default=0.9
             Probability mass of the interval, in ``(0, 1)``.
+        deblur : bool, default=True
+            HL-Gauss only: remove the encoding's Gaussian blur (see
+            :meth:`predict_quantiles`); ``False`` gives the wider interval of the
+            blurred histogram.
 
         Returns
         -------
@@ -430,4 +455,4 @@ class HistogramRegressor(BaseNeuralRegressor):
         """
         if not (isinstance(coverage, Real) and 0 < coverage < 1):
             raise ValueError(f"coverage must be a number in (0, 1), got {coverage!r}.")
-        return self.predict_quantiles(X, [(1 - coverage) / 2, (1 + coverage) / 2])
+        return self.predict_quantiles(X, [(1 - coverage) / 2, (1 + coverage) / 2], deblur=deblur)

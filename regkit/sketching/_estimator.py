@@ -106,7 +106,7 @@ BaseSketch subclass, default="auto"
         Rows sketched so far (``partial_fit``).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of the features, when X has string column names.
 
     See Also
