@@ -16,6 +16,10 @@ Two tables:
    sketch-and-solve leaves the radius (delta = 0.01 promised), on incoherent,
    coherent and spiky-residual problems, with a 95% Clopper-Pearson upper bound.
 
+``np.linalg.lstsq`` is called with its default ``rcond`` (``eps * max(n, d)``): at
+n = 2^20 that cut-off (2.3e-10) exceeds ``1/kappa = 1e-10``, so it drops the smallest
+singular direction of the ill-conditioned problems; ``gelsy`` and regkit keep it.
+
 Dense sketches (Gaussian, Rademacher) cost O(mnd) (a minute and more at
 n = 2^18): they are timed only on the first problem of a size with
 ``m n d <= 8e10`` and shown as NaN elsewhere; their accuracy is in table 2.

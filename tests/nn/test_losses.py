@@ -75,6 +75,9 @@ def test_gaussian_gram_matches_sklearn_rbf_kernel():
     gram = gaussian_gram(a)
     np.testing.assert_allclose(gram, _gram(a.numpy(), median_width(a).item()), rtol=1e-10)
     np.testing.assert_array_equal(torch.diagonal(gram), np.ones(12))
+    mixed = gaussian_gram(a.float(), b, sigma=1.7)  # float32 with float64: promoted
+    assert mixed.dtype == torch.float64
+    np.testing.assert_allclose(mixed, _cross(a, b, 1.7), rtol=1e-6)
 
 
 @pytest.mark.parametrize("sigma", ["mean", 0.0, -1.0])

@@ -151,3 +151,15 @@ def test_beta_sweep_rejects_other_estimators(regression_data):
         csib_beta_sweep(NeuralRegressor(), X, y, [0.0])
     with pytest.raises(ValueError, match="betas"):
         csib_beta_sweep(CSIBRegressor(), X, y, [])
+
+
+def test_constant_column_and_single_row_batches_train_finitely():
+    rng = np.random.default_rng(3)
+    X = np.column_stack([rng.standard_normal(65), np.full(65, 7.0)])
+    y = X[:, 0] + 0.1 * rng.standard_normal(65)
+    # 65 rows in batches of 32: the last batch holds one row.
+    model = CSIBRegressor(**{**SMALL, "batch_size": 32, "max_epochs": 5, "sigma_x": "median"})
+    model.fit(X, y)
+    assert np.isfinite(model.predict(X)).all()
+    for record in model.history_:
+        assert np.isfinite([record["train_loss"], record["i_xt"], record["prediction_term"]]).all()

@@ -139,14 +139,65 @@ def test_quantiles_match_scipy_rv_histogram():
 @given(
     weights=st.lists(st.floats(0.0, 1.0), min_size=3, max_size=12).filter(lambda w: sum(w) > 0),
     q=st.lists(st.floats(0.0, 1.0), min_size=2, max_size=10),
+    blur_sigma=st.sampled_from([0.0, 0.3, 1.0, 100.0]),
 )
-def test_quantiles_are_monotone_in_q(weights, q):
+def test_quantiles_are_monotone_in_q(weights, q, blur_sigma):
     p = np.array([weights]) / np.sum(weights)
     edges = np.arange(len(weights) + 1, dtype=float)
     q = np.sort(q)
-    values = histogram_quantiles(p, edges, q)[0]
+    values = histogram_quantiles(p, edges, q, blur_sigma=blur_sigma)[0]
     assert np.all(np.diff(values) >= -1e-12)
-    assert edges[0] <= values[0] and values[-1] <= edges[-1]
+    assert edges[0] - 1e-12 <= values[0] and values[-1] <= edges[-1] + 1e-12
+    # De-blurring only moves quantiles towards the mean, never away from it.
+    mean = histogram_mean(p, edges)[0]
+    blurred = histogram_quantiles(p, edges, q)[0]
+    assert np.all(np.abs(values - mean) <= np.abs(blurred - mean) + 1e-12)
+
+
+GRID = np.linspace(-6.0, 8.0, 141)
+LEVELS = np.array([0.05, 0.1, 0.25, 0.5, 0.8, 0.9, 0.95])
+
+
+@pytest.mark.parametrize("sigma_ratio", [0.75, 3.0])
+@pytest.mark.parametrize("noise", [0.3, 0.5])
+def test_deblurring_recovers_the_quantiles_of_a_gaussian(sigma_ratio, noise):
+    # A histogram of N(1, noise^2) convolved with N(0, sigma^2), i.e. N(1, noise^2 +
+    # sigma^2): what a perfect HL-Gauss network predicts for Gaussian noise.
+    width = GRID[1] - GRID[0]
+    sigma = sigma_ratio * width
+    blurred = np.diff(stats.norm(1.0, np.hypot(noise, sigma)).cdf(GRID))[None]
+    truth = stats.norm(1.0, noise).ppf(LEVELS)
+    deblurred = histogram_quantiles(blurred, GRID, LEVELS, blur_sigma=sigma)[0]
+    np.testing.assert_allclose(deblurred, truth, rtol=0, atol=0.05 * width)
+    # Without the correction the tails are off by much more than that.
+    raw = histogram_quantiles(blurred, GRID, LEVELS)[0]
+    assert np.max(np.abs(raw - truth)) > 3 * np.max(np.abs(deblurred - truth))
+
+
+def test_deblurring_vanishes_with_sigma():
+    p = np.random.default_rng(0).dirichlet(np.ones(len(GRID) - 1), size=5)
+    raw = histogram_quantiles(p, GRID, LEVELS)
+    assert np.array_equal(histogram_quantiles(p, GRID, LEVELS, blur_sigma=0.0), raw)
+    np.testing.assert_allclose(
+        histogram_quantiles(p, GRID, LEVELS, blur_sigma=1e-6), raw, rtol=0, atol=1e-9
+    )
+
+
+def test_a_point_target_deblurs_to_one_bin_not_to_a_point():
+    # The HL-Gauss histogram of a single value is as narrow as the blur itself: the
+    # sharp distribution is kept one bin wide (variance w^2 / 12), not a point.
+    width = GRID[1] - GRID[0]
+    sigma = 0.75 * width
+    p = hl_gauss_encode([0.37], GRID, sigma)
+    mean = histogram_mean(p, GRID)[0]
+    raw = histogram_quantiles(p, GRID, LEVELS)[0] - mean
+    deblurred = histogram_quantiles(p, GRID, LEVELS, blur_sigma=sigma)[0] - mean
+    np.testing.assert_allclose(deblurred, raw * width / np.sqrt(12) / sigma, rtol=1e-4)
+
+
+def test_bad_blur_sigma_is_rejected():
+    with pytest.raises(ValueError, match="blur_sigma"):
+        histogram_quantiles([[0.5, 0.5]], [0.0, 1.0, 2.0], [0.5], blur_sigma=-1.0)
 
 
 def test_quantiles_reject_levels_outside_unit_interval():

@@ -112,6 +112,39 @@ def test_quantiles_and_intervals(heteroscedastic):
     assert widths[1] > 2.5 * widths[0]
 
 
+def test_deblurred_intervals_correct_a_wide_blur():
+    # Homoscedastic Gaussian noise (sd 0.1) and a blur of about 0.3: the blurred
+    # histogram's 90% interval covers nearly everything, the de-blurred one about 90%.
+    rng = np.random.default_rng(3)
+    X = rng.uniform(0, 1, size=(3000, 1))
+    y = 2 * X[:, 0] + 0.1 * rng.standard_normal(3000)
+    model = _fit(X[:2000], y[:2000], n_bins=40, sigma_ratio=2.5, max_epochs=30)
+    assert model.sigma_[0] > 2.5 * 0.1
+
+    def coverage(deblur):
+        lower, upper = model.predict_interval(X[2000:], coverage=0.9, deblur=deblur).T
+        return np.mean((y[2000:] >= lower) & (y[2000:] <= upper))
+
+    blurred, deblurred = coverage(False), coverage(True)
+    assert blurred > 0.99
+    assert 0.85 <= deblurred <= 0.95
+    # The mean is the same either way; the de-blurred quantiles are nested inside.
+    edges, p = model.predict_distribution(X[2000:])
+    np.testing.assert_allclose(model.predict(X[2000:]), histogram_mean(p, edges))
+    inner = model.predict_quantiles(X[2000:], [0.1, 0.9])
+    outer = model.predict_quantiles(X[2000:], [0.1, 0.9], deblur=False)
+    assert np.all((inner[:, 0] >= outer[:, 0]) & (inner[:, 1] <= outer[:, 1]))
+
+
+@pytest.mark.parametrize("encoding", ["two_hot", "one_hot"])
+def test_deblur_leaves_unblurred_encodings_alone(regression_data, encoding):
+    X, y = regression_data
+    model = _fit(X, y, target_encoding=encoding, max_epochs=3)
+    np.testing.assert_array_equal(
+        model.predict_interval(X, deblur=True), model.predict_interval(X, deblur=False)
+    )
+
+
 @pytest.mark.slow
 def test_intervals_are_calibrated_on_held_out_data():
     rng = np.random.default_rng(2)
@@ -221,6 +254,8 @@ def test_bad_quantile_levels(regression_data):
         model.predict_quantiles(X, [0.5, 1.2])
     with pytest.raises(ValueError, match="coverage"):
         model.predict_interval(X, coverage=1.0)
+    with pytest.raises(TypeError, match="deblur"):
+        model.predict_quantiles(X, 0.5, deblur="yes")
 
 
 def test_default_network_starts_from_the_marginal_histogram():
