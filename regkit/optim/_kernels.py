@@ -64,7 +64,7 @@ def _cd_step(old, grad, lip, l1, l2, nonneg):
 # Anderson extrapolation of the inner CD iterates (as in skglm and celer): every
 # ANDERSON_K epochs the last iterates are combined into the point that best cancels
 # their successive differences, kept only if it lowers the block objective.
-ANDERSON_K = 0
+ANDERSON_K = 8
 
 
 @njit(cache=True)
