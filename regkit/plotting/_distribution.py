@@ -103,6 +103,7 @@ class PredictedDistributionDisplay:
         labels : list of str or None, default=None
             Legend entry of each row.
         ax : matplotlib Axes or None, default=None
+            Axes to draw on; a new figure is created when None.
         **kwargs
             Passed to :meth:`plot`.
 

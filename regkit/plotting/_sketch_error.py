@@ -63,13 +63,17 @@ class SketchErrorDisplay:
         Parameters
         ----------
         A : ndarray of shape (n, d)
+            The design matrix.
         b : ndarray of shape (n,)
+            The right-hand side.
         x_star : ndarray of shape (d,)
             The exact least-squares solution (errors are measured against it).
         sketches : sequence of str, default=("gaussian", "srht", "sparse_sign", "count")
             Names understood by :func:`regkit.sketching.get_sketch`.
         sketch_sizes : sequence of int, default=(200, 400, 800, 1600)
+            Numbers of sketch rows to try.
         n_seeds : int, default=10
+            Independent sketches drawn per sketch and size.
         delta : float, default=0.01
             Failure probability of the radius.
 
@@ -112,6 +116,7 @@ class SketchErrorDisplay:
         Parameters
         ----------
         ax : matplotlib Axes or None, default=None
+            Axes to draw on; a new figure is created when None.
         kind : {"size", "radius"}, default="size"
             ``"size"``: error against sketch size, radius dashed. ``"radius"``:
             error divided by the radius (sketches without a radius are divided by
