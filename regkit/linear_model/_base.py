@@ -23,7 +23,8 @@ default={selection!r}
     block_size : int or "auto", default="auto"
         Coordinates per block. ``"auto"`` with a greedy rule over variable blocks is
         a growing working set (the support plus the best-scored other coordinates,
-        ``max(10, 2 |support|)`` in all; every coordinate for a smooth penalty; at
+        ``|support| + max(100, |support|)`` in all, fewer when fewer violate the
+        KKT conditions, fourfold while it fills up; every coordinate for a smooth penalty; at
         most 1024 entries where blocks need a dense Hessian); otherwise 1 (no cap
         for forests).
 

@@ -15,6 +15,7 @@ from regkit.optim._penalties import min_norm_subgradient, prox_l1
 SELECTIONS = ("cyclic", "random", "lipschitz", "gs", "gsl", "gsd", "gsq", "gs-q")
 GREEDY = frozenset({"gs", "gsl", "gsd", "gsq", "gs-q"})
 BLOCKS = ("fixed", "variable", "forest")
+FIRST_WORKING_SET = 100
 
 
 def block_lipschitz(datafit, idx, l2):
@@ -53,8 +54,9 @@ class Selector:
     block_size : int or "auto"
         Coordinates per block. ``"auto"`` with a greedy rule and variable blocks is
         a growing working set: the current support plus the best-scored other
-        coordinates, ``max(10, 2 * |support|)`` in all (as skglm and celer size
-        theirs); otherwise ``"auto"`` means 1, or no cap for forests.
+        coordinates, ``|support| + max(100, |support|)`` in all (as skglm and
+        celer size theirs, with the refinements of ``_working_set_size``); otherwise
+        ``"auto"`` means 1, or no cap for forests.
     partition : str or list of arrays
         Fixed-block partition (see :func:`make_partition`) or the blocks themselves.
     datafit, l1, l2, nonneg, lipschitz, rng
@@ -260,21 +262,21 @@ class Selector:
         return np.sort(np.argpartition(-scores, tau - 1)[:tau])
 
     def _working_set_size(self, support, scores):
-        """Support plus ``max(10, |support|)`` others, fewer if fewer violate the KKT.
+        """Support plus ``max(100, |support|)`` others, fewer if fewer violate the KKT.
 
-        The doubling is the sizing of skglm and celer. Two departures, both about
-        work rather than the selection: coordinates outside the support whose GS-q
-        score is zero (their proximal step stays at 0) are not added beyond the
-        count of those that would move, since each costs a column pass per inner
-        epoch; and when the last working set filled up (90% of it became support)
-        it grows fourfold instead, so a large support is reached in fewer full
-        gradient passes.
+        Doubling the support is the sizing of skglm and celer (which start from
+        10). Departures, all about work rather than the selection: coordinates
+        outside the support whose GS-q score is zero (their proximal step stays at
+        0) are not added beyond the count of those that would move, since each
+        costs a column pass per inner epoch; the first set holds up to 100 and,
+        when the last working set filled up (90% of it became support), it grows
+        fourfold, so a large support is reached in fewer full gradient passes.
         """
         n_support = int(support.sum())
         n_violators = int(np.count_nonzero(scores[~support] > 0))
-        grow = max(10, n_support)
+        grow = max(FIRST_WORKING_SET, n_support)
         if self._last_tau is not None and n_support >= 0.9 * self._last_tau:
-            grow = max(10, 3 * n_support)
+            grow = max(FIRST_WORKING_SET, 3 * n_support)
         tau = n_support + min(grow, max(n_violators, 1))
         self._last_tau = tau
         return tau

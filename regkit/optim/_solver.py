@@ -73,11 +73,12 @@ default="gs-q"
     block_size : int or "auto", default="auto"
         Coordinates per block. ``"auto"`` with a greedy rule over variable blocks
         is a growing working set: the support plus the best-scored other
-        coordinates, ``max(10, 2 * |support|)`` in all (the sizing of skglm and
-        celer), every coordinate for a smooth penalty, and at most ``1024 /
-        n_outputs`` coordinates for datafits whose blocks are solved through a dense
-        block Hessian (all but least squares); otherwise ``"auto"`` means 1 (no cap
-        for forests).
+        coordinates, ``|support| + max(100, |support|)`` in all (after skglm and
+        celer; fewer when fewer coordinates violate the KKT conditions, fourfold
+        growth while the working set fills up), every coordinate for a smooth
+        penalty, and at most ``1024 / n_outputs`` coordinates for datafits whose
+        blocks are solved through a dense block Hessian (all but least squares);
+        otherwise ``"auto"`` means 1 (no cap for forests).
     partition : {"sort", "order", "avg", "forest", "red-black"} or list of arrays, \
 default="sort"
         How fixed blocks are formed (see :func:`make_partition`).
@@ -173,6 +174,8 @@ default="newton"
             x = np.array(x0, dtype=np.float64).reshape(p, K)
             x = np.where(np.broadcast_to(nonneg, x.shape), np.maximum(x, 0.0), x)
         rng = np.random.default_rng(self.random_state)
+        # Before the Lipschitz constants: least squares gets both from one data pass.
+        grad_zero = datafit.gradient_at_zero()
         lipschitz = datafit.lipschitz + l2[:, 0]
         if np.any(lipschitz <= 0):
             # A constant-zero coordinate cannot move the objective; keep it at 0.
@@ -195,7 +198,6 @@ default="newton"
         # Scale of the stopping test: F(0) for the gap, the KKT violation at 0 otherwise.
         zero_state = datafit.init_state(np.zeros((p, K)))
         f_zero = datafit.value(zero_state)
-        grad_zero = datafit.gradient(zero_state)
         kkt_zero = float(np.max(np.abs(min_norm_subgradient(np.zeros((p, K)), grad_zero, l1,
                                                             nonneg))))  # fmt: skip
         # Starting at 0, the zero state and its gradient serve the first iteration too.
@@ -220,18 +222,27 @@ default="newton"
         converged = False
         support_changed = 0
         inner_tol = self.tol * max(kkt_zero, 1e-300)
+        # A working set of least squares only needs the gradient outside it when
+        # some coordinate there could become a violator (see screened_gradient).
+        screen = selector.working_set and hasattr(datafit, "screened_gradient")
+        idx = None
         it = 0
         while it < self.max_iter:
             G = None
             if greedy or (it > 0 and it % check_every == 0):
-                grad = start_grad if it == 0 and start_grad is not None else datafit.gradient(state)
+                if it == 0 and start_grad is not None:
+                    grad = start_grad
+                elif screen and idx is not None:
+                    grad = datafit.screened_gradient(state, x, idx, l1[:, 0])
+                else:
+                    grad = datafit.gradient(state)
                 G = grad + l2 * x
                 if it > 0 and it % check_every == 0:
                     rel_gap, kkt, kkt_abs = measure(grad)
                     history[-1]["gap"], history[-1]["kkt"] = rel_gap, kkt
                     criterion = "kkt" if math.isnan(rel_gap) else "gap"
                     stop_value = kkt if criterion == "kkt" else rel_gap
-                    inner_tol = max(float(__import__("os").environ.get("RK_F", 0.1)) * kkt_abs, 1e-3 * self.tol * kkt_zero)
+                    inner_tol = max(0.1 * kkt_abs, 1e-3 * self.tol * kkt_zero)
                     if stop_value <= self.tol:
                         converged = True
                         break

@@ -69,6 +69,7 @@ def sketch_size(n, d, eps=0.5, delta=0.01, sketch="gaussian"):
     delta : float, default=0.01
         Failure probability.
     sketch : str, BaseSketch subclass or instance, default="gaussian"
+        The sketch whose constant ``linf_constant`` scales the Gaussian bound.
 
     Returns
     -------
@@ -132,6 +133,7 @@ def linf_radius(
     sigma_min : float, default=1.0
         Smallest singular value of A (``1 / ||A^+||_2``).
     sketch : str, BaseSketch subclass or instance, default="gaussian"
+        The sketch whose constant ``linf_constant`` scales the Gaussian bound.
 
     Returns
     -------

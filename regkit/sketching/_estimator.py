@@ -28,6 +28,7 @@ from regkit.utils import check_random_seed, validate_params
 # Rows of a preconditioning sketch per column: kappa(A R^-1) ~ (1 + 1/2) / (1 - 1/2) = 3.
 PRECONDITION_OVERSAMPLING = 4
 MIN_PRECONDITION_ROWS = 32
+PRECONDITION_NNZ = 4
 
 
 class SketchedLinearRegression(RegressorMixin, BaseEstimator):
@@ -41,7 +42,9 @@ class SketchedLinearRegression(RegressorMixin, BaseEstimator):
     ``method="precondition"`` uses a small sketch (``4 d`` rows) only to build a
     preconditioner ``R`` and then solves exactly (randomised Cholesky-QR with
     refinement): ``np.linalg.lstsq`` accuracy, ill-conditioned designs included, in
-    three passes over the data.
+    three passes over the data. For an ill-conditioned NumPy design it keeps
+    ``A R^-1`` between the passes (memory of the size of ``X``, as
+    ``np.linalg.lstsq`` needs too).
 
     ``fit`` accepts NumPy arrays, pandas frames and row-chunked dask arrays (the
     sketch is a tree reduction of per-chunk sketches); ``partial_fit`` streams
@@ -55,8 +58,8 @@ class SketchedLinearRegression(RegressorMixin, BaseEstimator):
 BaseSketch subclass, default="auto"
         The sketch operator (see :mod:`regkit.sketching`). ``"auto"``: the SRHT for
         sketch-and-solve (the fast sketch with a measured l-inf guarantee), the
-        sparse sign embedding for precondition (any subspace embedding serves a
-        preconditioner, and it is the cheapest to apply).
+        sparse sign embedding with 4 nonzeros per column for precondition (any
+        subspace embedding serves a preconditioner, and it is the cheapest to apply).
     n_sketch_rows : int or None, default=None
         Sketch size ``m``. ``None``: :func:`~regkit.sketching.sketch_size` from
         ``eps`` and ``delta`` for sketch-and-solve, ``max(4 d, 32)`` for precondition.
@@ -202,7 +205,13 @@ BaseSketch subclass, default="auto"
                 "problem would be underdetermined."
             )
         cls = self._sketch_class(method)
-        return cls(n_rows, random_state=check_random_seed(self.random_state))
+        seed = check_random_seed(self.random_state)
+        if self.sketch == "auto" and method == "precondition":
+            # A preconditioner only needs kappa(A R^-1) to be small, not an l-inf
+            # guarantee: 4 nonzeros per column keep it below 4 on coherent designs
+            # (measured, d = 50 and 200) at half the cost of the default 8.
+            return cls(n_rows, nnz_per_column=PRECONDITION_NNZ, random_state=seed)
+        return cls(n_rows, random_state=seed)
 
     def _set_solution(self, coef, x_mean, y_mean, single_output):
         coef = np.asarray(coef).reshape(len(x_mean), -1).T  # (k, d)
@@ -322,7 +331,7 @@ BaseSketch subclass, default="auto"
             return self
         SA, _, x_mean, y_mean = split_sketch(partial, n_features, self.fit_intercept)
         coef, self.rank_, self.history_ = precondition_solve(
-            reduce, SA, x_mean, y_mean, self.refine_steps
+            reduce, SA, x_mean, y_mean, self.refine_steps, keep_blocks=not _is_dask(X)
         )
         self.n_iter_ = len(self.history_)
         self.linf_radius_ = 0.0 if single_output else np.zeros(Y.shape[1])
@@ -368,8 +377,11 @@ BaseSketch subclass, default="auto"
         Parameters
         ----------
         X : array-like of shape (n_chunk, n_features)
+            The next rows of the design.
         y : array-like of shape (n_chunk,) or (n_chunk, n_targets)
+            Their targets (same number of targets in every chunk).
         sample_weight : array-like of shape (n_chunk,) or None, default=None
+            Non-negative weights of these rows.
 
         Returns
         -------

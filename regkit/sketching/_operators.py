@@ -138,7 +138,17 @@ class BaseSketch:
         return out[:, 0] if vector else out
 
     def to_dense(self, n):
-        """Return the first ``n`` columns of S as a dense ``(n_rows, n)`` array."""
+        """Return the first ``n`` columns of S as a dense ``(n_rows, n)`` array.
+
+        Parameters
+        ----------
+        n : int
+            Number of columns (input rows) to materialise.
+
+        Returns
+        -------
+        S : ndarray of shape (n_rows, n)
+        """
         return self.apply_block(np.eye(n), 0)
 
     def _apply_tile(self, tile, piece, offset):  # pragma: no cover - abstract

@@ -47,6 +47,7 @@ def make_sketching_problem(
     residual_norm : float, default=1.0
         ``||r||_2``.
     random_state : int, RandomState instance or None, default=None
+        Seeds A, b and ``x*``.
 
     Returns
     -------

@@ -84,7 +84,9 @@ def sketch_dask(sketch, A, *, split_every=8):
     Parameters
     ----------
     sketch : BaseSketch
+        The operator S.
     A : dask array of shape (n, k) or (n,)
+        Row-chunked matrix to sketch.
     split_every : int, default=8
         Fan-in of the tree reduction.
 

@@ -11,8 +11,13 @@ same code runs on NumPy arrays, streams and dask arrays.
 * ``precondition`` takes ``R`` from a QR of ``SA``, forms ``Z = A R^-1`` block by
   block (a triangular solve, backward stable per row) and solves the
   well-conditioned problem ``min ||Zz - b||`` by Cholesky on ``Z^T Z`` (randomised
-  Cholesky-QR, "CQRRT"), followed by refinement steps ``z += (Z^T Z)^-1 Z^T r``
-  (``Z^T r`` as ``R^-T A^T r``, a cheap GEMV pass, while R is well conditioned).
+  Cholesky-QR, "CQRRT"), followed by refinement steps ``z += (Z^T Z)^-1 Z^T r``.
+  While R is well conditioned (``kappa <= CHEAP_REFINEMENT_CONDITION``) no pass
+  forms Z: the Gram matrix is ``R^-T (A^T A) R^-1`` (one SYRK pass, several times
+  faster than the triangular solve over n rows) and ``Z^T r`` is ``R^-T A^T r``
+  (a GEMV pass). Both cost ``u kappa^2`` relative accuracy, so the first solve is
+  good to about ``u kappa^2`` (1e-8 at the threshold) and each refinement step
+  multiplies the error by that factor: one step reaches lstsq accuracy.
 """
 
 import warnings
@@ -155,6 +160,15 @@ class _Preconditioner:
         # would lose a factor kappa. BLAS directly: A.T is already Fortran-ordered.
         return scipy.linalg.blas.dtrsm(1.0, self.R, A.T, side=0, lower=0, trans_a=1)
 
+    def congruence(self, gram):
+        """``M^T [A^T A | A^T Y]``'s two blocks, ``M^T A^T A M`` and ``M^T A^T Y``."""
+        d = gram.shape[0]
+        if self.M is not None:
+            return np.hstack([self.M.T @ gram[:, :d] @ self.M, self.M.T @ gram[:, d:]])
+        left = scipy.linalg.solve_triangular(self.R, gram, trans="T", check_finite=False)
+        inner = scipy.linalg.solve_triangular(self.R, left[:, :d].T, trans="T", check_finite=False)
+        return np.hstack([(inner + inner.T) / 2, left[:, d:]])
+
     def transpose_solve(self, v):
         """``M^T v``: what ``Z^T r`` is in exact arithmetic when ``v = A^T r``."""
         if self.M is not None:
@@ -167,16 +181,25 @@ class _Preconditioner:
         return scipy.linalg.solve_triangular(self.R, z, check_finite=False)
 
 
-def _gram_partial(X, Y, w, row_start, x_mean, y_mean, precond):
+def _gram_partial(X, Y, w, row_start, x_mean, y_mean, precond, kept):
     Xc, Yc = _centered(X, Y, w, x_mean, y_mean)
     Zt = precond.transpose_apply(Xc)
+    if kept is not None:
+        kept[row_start] = Zt
     gram = scipy.linalg.blas.dsyrk(1.0, Zt)  # upper triangle of Zt Zt^T
     return np.hstack([np.triu(gram) + np.triu(gram, 1).T, Zt @ Yc])
 
 
-def _correction_partial(X, Y, w, row_start, x_mean, y_mean, precond, coef):
+def _normal_gram_partial(X, Y, w, row_start, x_mean, y_mean):
     Xc, Yc = _centered(X, Y, w, x_mean, y_mean)
-    return precond.transpose_apply(Xc) @ (Yc - Xc @ coef)
+    gram = scipy.linalg.blas.dsyrk(1.0, Xc.T)  # upper triangle of Xc^T Xc
+    return np.hstack([np.triu(gram) + np.triu(gram, 1).T, Xc.T @ Yc])
+
+
+def _correction_partial(X, Y, w, row_start, x_mean, y_mean, precond, coef, kept):
+    Xc, Yc = _centered(X, Y, w, x_mean, y_mean)
+    Zt = kept[row_start] if kept is not None else precond.transpose_apply(Xc)
+    return Zt @ (Yc - Xc @ coef)
 
 
 def _normal_correction_partial(X, Y, w, row_start, x_mean, y_mean, coef):
@@ -184,14 +207,14 @@ def _normal_correction_partial(X, Y, w, row_start, x_mean, y_mean, coef):
     return Xc.T @ (Yc - Xc @ coef)
 
 
-# Below this condition number of R, refinement uses A^T r (a GEMV pass) instead of
-# Z^T r (a triangular-solve pass): forming A^T r then applying R^-T costs
-# u * kappa^3 relative accuracy, negligible here (1e-16 * 1e15 = 0.1 ulp of
-# kappa^2 u), fatal at kappa = 1e10.
-CHEAP_REFINEMENT_CONDITION = 1e5
+# Below this condition number of R, the Gram matrix comes from A^T A (a SYRK pass)
+# and refinement from A^T r (a GEMV pass) instead of Z = A R^-1 (triangular-solve
+# passes). Both leave an error of order u * kappa^2 (1e-8 here) that refinement
+# contracts by the same factor per step; at kappa = 1e10 that factor exceeds 1.
+CHEAP_REFINEMENT_CONDITION = 1e4
 
 
-def precondition_solve(reduce, SA, x_mean, y_mean, refine_steps):
+def precondition_solve(reduce, SA, x_mean, y_mean, refine_steps, keep_blocks=False):
     """Least-squares solution to working precision, preconditioned by ``SA``.
 
     Parameters
@@ -205,6 +228,11 @@ def precondition_solve(reduce, SA, x_mean, y_mean, refine_steps):
         Weighted means (zeros without intercept).
     refine_steps : int
         Refinement passes after the first solve.
+    keep_blocks : bool, default=False
+        Keep the blocks of ``Z = A R^-1`` (memory of A's size) between the Gram pass
+        and the refinement passes, which then read them instead of solving the
+        triangular systems again (in-memory data, ill-conditioned R only; the
+        row blocks must come in the same order every pass).
 
     Returns
     -------
@@ -221,7 +249,13 @@ def precondition_solve(reduce, SA, x_mean, y_mean, refine_steps):
             stacklevel=3,
         )
     r, k = precond.rank, len(y_mean)
-    gram = reduce(_gram_partial, (r, r + k), (x_mean, y_mean, precond))
+    cheap = precond.condition <= CHEAP_REFINEMENT_CONDITION
+    if cheap:
+        d = SA.shape[1]
+        gram = precond.congruence(reduce(_normal_gram_partial, (d, d + k), (x_mean, y_mean)))
+    else:
+        kept = {} if keep_blocks and refine_steps > 0 else None
+        gram = reduce(_gram_partial, (r, r + k), (x_mean, y_mean, precond, kept))
     G, c = gram[:, :r], gram[:, r:]
     try:
         factor = scipy.linalg.cho_factor(G, check_finite=False)
@@ -238,13 +272,12 @@ def precondition_solve(reduce, SA, x_mean, y_mean, refine_steps):
     z = solve(c)
     coef = precond.to_coef(z)
     history = [{"iteration": 1, "relative_correction": 1.0}]
-    cheap = precond.condition <= CHEAP_REFINEMENT_CONDITION
     for step in range(refine_steps):
         if cheap:
             normal = reduce(_normal_correction_partial, (SA.shape[1], k), (x_mean, y_mean, coef))
             rhs = precond.transpose_solve(normal)
         else:
-            rhs = reduce(_correction_partial, (r, k), (x_mean, y_mean, precond, coef))
+            rhs = reduce(_correction_partial, (r, k), (x_mean, y_mean, precond, coef, kept))
         delta = precond.to_coef(solve(rhs))
         coef = coef + delta
         size = float(np.linalg.norm(delta) / max(np.linalg.norm(coef), np.finfo(float).tiny))

@@ -357,3 +357,40 @@ def test_bad_options_raise(kwargs, match):
     A, b = _problem()
     with pytest.raises(ValueError, match=match):
         BCDSolver(**kwargs).solve(LeastSquares(A, b), L1(0.1))
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_screened_gradient_is_exact_where_it_matters(sparse):
+    rng = np.random.default_rng(15)
+    A = rng.standard_normal((60, 40))
+    b = A[:, :3] @ np.array([1.0, -2.0, 0.5]) + 0.01 * rng.standard_normal(60)
+    f = LeastSquares(sp.csc_array(A) if sparse else A, b)
+    lam = 0.5 * np.max(np.abs(A.T @ b)) / 60
+    x = np.zeros((40, 1))
+    state = f.init_state(x)
+    first = f.screened_gradient(state, x, np.arange(3), np.full(40, lam))
+    np.testing.assert_allclose(first, f.gradient(state))  # no reference yet: full
+    x[:3, 0] = [0.9, -1.9, 0.4]
+    state = f.init_state(x)
+    true = f.gradient(state)
+    stale = true + 1e-9  # the gradient at a nearby reference point
+    state.screen_ref = (state.z.copy() + 1e-6, stale)
+    grad = f.screened_gradient(state, x, np.arange(5), np.full(40, 10 * lam))
+    np.testing.assert_allclose(grad[:5], true[:5], rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(grad[5:], stale[5:])  # certified: not recomputed
+    assert np.all(np.abs(true[5:]) < 10 * lam)
+    # A threshold the bound cannot certify falls back to the full gradient.
+    np.testing.assert_allclose(f.screened_gradient(state, x, np.arange(5), np.zeros(40)), true)
+
+
+def test_sparse_gradient_at_zero_and_lipschitz_match_dense():
+    rng = np.random.default_rng(16)
+    A = sp.random(50, 30, density=0.2, format="csc", random_state=rng)
+    b = rng.standard_normal(50)
+    w = rng.uniform(0.5, 2.0, 50)
+    for weights in (None, w):
+        sparse, dense = LeastSquares(A, b, weights), LeastSquares(A.toarray(), b, weights)
+        ref = dense.gradient(dense.init_state(np.zeros((30, 1))))
+        np.testing.assert_allclose(sparse.gradient_at_zero(), ref, atol=1e-14)
+        np.testing.assert_allclose(sparse.lipschitz, dense.lipschitz, rtol=1e-12)
+        np.testing.assert_allclose(dense.gradient_at_zero(), ref, atol=1e-14)

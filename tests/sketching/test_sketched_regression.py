@@ -7,6 +7,7 @@ from sklearn.linear_model import LinearRegression
 from regkit.sketching import (
     RankDeficiencyWarning,
     SketchedLinearRegression,
+    SparseSignSketch,
     make_sketching_problem,
 )
 
@@ -184,3 +185,28 @@ def test_partial_fit_rejects_precondition_and_target_changes():
     model = SketchedLinearRegression(n_sketch_rows=50).partial_fit(X, y)
     with pytest.raises(ValueError, match="targets"):
         model.partial_fit(X, np.column_stack([y, y]))
+
+
+@pytest.mark.parametrize("cheap_below", [0.0, np.inf], ids=["triangular", "gram"])
+@pytest.mark.parametrize("keep_blocks", [False, True])
+def test_precondition_branches_reach_lstsq(monkeypatch, cheap_below, keep_blocks):
+    """Both Gram branches (Z = A R^-1 by triangular solves, or R^-T A^T A R^-1) and
+    keeping Z between passes give the lstsq solution at a moderate condition number."""
+    from regkit.sketching import _solve
+    from regkit.sketching._reduce import reduce_rows
+
+    monkeypatch.setattr(_solve, "CHEAP_REFINEMENT_CONDITION", cheap_below)
+    A, b, _ = make_sketching_problem(
+        4000, 10, coherent=True, condition_number=1e3, residual_norm=1e-3, random_state=0
+    )
+    SA = SparseSignSketch(40, random_state=0).apply(A)
+
+    def reduce(func, shape, args):
+        return reduce_rows(func, [A, b[:, None], None], shape, block_rows=999, args=args)
+
+    coef, rank, history = _solve.precondition_solve(
+        reduce, SA, np.zeros(10), np.zeros(1), 2, keep_blocks=keep_blocks
+    )
+    x_lstsq = np.linalg.lstsq(A, b, rcond=None)[0]
+    assert rank == 10 and len(history) == 3
+    assert _relative(coef[:, 0], x_lstsq) < 1e-10
