@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from regkit.linear_model._base import BCD_ATTRIBUTES, BCD_CONSTRAINTS, BCDFitMixin, bcd_doc
 from regkit.optim import GraphQuadratic
-from regkit.utils import fill_doc, validate_params
+from regkit.utils import fill_doc, store_init_params, validate_params
 
 
 def unlabeled_mask(y):
@@ -129,18 +129,7 @@ class BCDLabelPropagation(ClassifierMixin, BCDFitMixin, BaseEstimator):
         callback=None,
         random_state=None,
     ):
-        self.n_neighbors = n_neighbors
-        self.reg = reg
-        self.selection = selection
-        self.blocks = blocks
-        self.block_size = block_size
-        self.partition = partition
-        self.update = update
-        self.tol = tol
-        self.max_iter = max_iter
-        self.max_time = max_time
-        self.callback = callback
-        self.random_state = random_state
+        store_init_params(self, locals())
 
     def fit(self, X, y):
         """Propagate the labels of ``y`` (``-1`` = unlabelled) over the graph of ``X``.

@@ -14,7 +14,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 from regkit.linear_model._base import BCD_ATTRIBUTES, BCD_CONSTRAINTS, BCDFitMixin, bcd_doc
 from regkit.linear_model._regressor import add_intercept_column
 from regkit.optim import ElasticNet, Logistic, MultinomialLogistic
-from regkit.utils import fill_doc, validate_params
+from regkit.utils import fill_doc, store_init_params, validate_params
 
 
 @fill_doc(
@@ -103,19 +103,7 @@ class BCDLogisticRegression(LinearClassifierMixin, BCDFitMixin, BaseEstimator):
         callback=None,
         random_state=None,
     ):
-        self.C = C
-        self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
-        self.selection = selection
-        self.blocks = blocks
-        self.block_size = block_size
-        self.partition = partition
-        self.update = update
-        self.tol = tol
-        self.max_iter = max_iter
-        self.max_time = max_time
-        self.callback = callback
-        self.random_state = random_state
+        store_init_params(self, locals())
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model.

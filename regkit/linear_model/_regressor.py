@@ -10,7 +10,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from regkit.linear_model._base import BCD_ATTRIBUTES, BCD_CONSTRAINTS, BCDFitMixin, bcd_doc
 from regkit.optim import ElasticNet, LeastSquares
-from regkit.utils import fill_doc, validate_params
+from regkit.utils import fill_doc, store_init_params, validate_params
 
 
 def add_intercept_column(X):
@@ -117,20 +117,7 @@ class BCDRegressor(RegressorMixin, BCDFitMixin, BaseEstimator):
         callback=None,
         random_state=None,
     ):
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
-        self.positive = positive
-        self.selection = selection
-        self.blocks = blocks
-        self.block_size = block_size
-        self.partition = partition
-        self.update = update
-        self.tol = tol
-        self.max_iter = max_iter
-        self.max_time = max_time
-        self.callback = callback
-        self.random_state = random_state
+        store_init_params(self, locals())
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model.

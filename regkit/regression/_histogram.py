@@ -29,7 +29,7 @@ from regkit.regression._neural import (
     MLP_PARAMETERS,
     check_hidden_layer_sizes,
 )
-from regkit.utils import fill_doc
+from regkit.utils import fill_doc, store_init_params
 
 # HL-Gauss with support="auto" keeps this many standard deviations of the Gaussian
 # inside the support beyond the extreme targets (Imani et al., 2024 pad by 4 sigma):
@@ -227,29 +227,7 @@ class HistogramRegressor(BaseNeuralRegressor):
         callbacks=None,
         random_state=None,
     ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.dropout = dropout
-        self.target_encoding = target_encoding
-        self.n_bins = n_bins
-        self.sigma_ratio = sigma_ratio
-        self.support = support
-        self.backbone = backbone
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.optimizer = optimizer
-        self.lr_schedule = lr_schedule
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.device = device
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.callbacks = callbacks
-        self.random_state = random_state
+        store_init_params(self, locals())
 
     # ---------------------------------------------------------------- hooks
     def _build_module(self, n_features, n_outputs):
