@@ -28,7 +28,6 @@ exclude_patterns = [
     "sg_execution_times.rst",
 ]
 html_theme = "pydata_sphinx_theme"
-html_static_path = ["_static"]
 html_title = "regkit"
 html_theme_options = {"navigation_with_keys": False}
 
