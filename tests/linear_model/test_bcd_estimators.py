@@ -183,3 +183,18 @@ def test_negative_sample_weight_rejected(est):
     w[3] = -1.0
     with pytest.raises(ValueError, match=r"[Nn]egative"):
         est.fit(X, y, sample_weight=w)
+
+
+def test_predict_log_proba_is_finite_and_matches_predict_proba():
+    from sklearn.datasets import load_breast_cancer, load_iris
+
+    from regkit.linear_model import BCDLogisticRegression
+
+    for X, y in (load_breast_cancer(return_X_y=True), load_iris(return_X_y=True)):
+        X = (X - X.mean(0)) / X.std(0)
+        model = BCDLogisticRegression().fit(X, y)
+        np.testing.assert_allclose(
+            np.exp(model.predict_log_proba(X)), model.predict_proba(X), rtol=1e-10, atol=1e-12
+        )
+        # Far from the boundary probabilities round to 0, their logs must not be -inf.
+        assert np.isfinite(model.predict_log_proba(100 * X)).all()
