@@ -3,11 +3,17 @@
 Every pass of regkit.sketching over the data is a sum of per-block terms
 ``func(X_block, Y_block, w_block, row_start)`` of a fixed shape (a partial sketch,
 a partial Gram matrix...). NumPy inputs are walked in blocks to bound the memory of
-temporaries; dask inputs get one task per row chunk, summed by a tree reduction
+temporaries, on as many threads as BLAS would use (each block with one BLAS thread:
+a block's work is BLAS calls and NumPy loops that release the GIL, and OpenBLAS's
+own threading of a triangular solve with a tall right-hand side gains nothing);
+dask inputs get one task per row chunk, summed by a tree reduction
 (``split_every`` partials per node), so only fixed-size partials travel.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from regkit.sketching._operators import _is_dask
 
@@ -19,7 +25,15 @@ def _dask_blocks(array, row_chunks):
     return list(array.rechunk(chunks).to_delayed().ravel())
 
 
-def reduce_rows(func, arrays, out_shape, *, block_rows=1 << 14, split_every=8, args=()):
+def blas_threads():
+    """Threads the loaded BLAS uses now (1 under ``threadpool_limits(1)``)."""
+    counts = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    return max(counts, default=1)
+
+
+def reduce_rows(
+    func, arrays, out_shape, *, block_rows=1 << 14, split_every=8, args=(), threads=None
+):
     """Return ``sum_blocks func(*blocks, row_start, *args)`` over aligned row blocks.
 
     Parameters
@@ -37,6 +51,10 @@ def reduce_rows(func, arrays, out_shape, *, block_rows=1 << 14, split_every=8, a
         Fan-in of the dask tree reduction.
     args : tuple
         Extra arguments passed to ``func``.
+    threads : int or None, default=None
+        Threads walking the blocks of NumPy inputs, each calling ``func`` with one
+        BLAS thread; ``None`` uses :func:`blas_threads`. Partial sums are added
+        in block order, so the result does not depend on the thread count.
 
     Returns
     -------
@@ -61,12 +79,22 @@ def reduce_rows(func, arrays, out_shape, *, block_rows=1 << 14, split_every=8, a
             for i, start in enumerate(starts)
         ]
         return np.asarray(da.stack(partials).sum(axis=0, split_every=split_every).compute())
-    total = np.zeros(out_shape)
     n = len(first)
-    for start in range(0, n, block_rows):
-        stop = min(n, start + block_rows)
-        blocks = [a[start:stop] if a is not None else None for a in arrays]
-        total += func(*blocks, start, *args)
+
+    def block_term(start):
+        blocks = [a[start : start + block_rows] if a is not None else None for a in arrays]
+        return func(*blocks, start, *args)
+
+    starts = range(0, n, block_rows)
+    threads = min(blas_threads() if threads is None else threads, len(starts))
+    total = np.zeros(out_shape)
+    if threads <= 1:
+        for start in starts:
+            total += block_term(start)
+        return total
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
+        for term in pool.map(block_term, starts):  # in block order: deterministic sums
+            total += term
     return total
 
 

@@ -20,13 +20,12 @@ same code runs on NumPy arrays, streams and dask arrays.
   multiplies the error by that factor: one step reaches lstsq accuracy.
 """
 
-import contextlib
 import warnings
 
 import numpy as np
 import scipy.linalg
-import scipy.linalg.blas
-from threadpoolctl import threadpool_limits
+
+from regkit.sketching._blas import gram_upper, solve_rows_upper
 
 __all__ = ["RankDeficiencyWarning"]
 
@@ -125,15 +124,23 @@ def lstsq_small(A, B, warn=True):
     return coef, int(rank), singular_values
 
 
-def _centered(X, Y, w, x_mean, y_mean):
-    Xc = np.asarray(X, dtype=np.float64)
+def _centered(X, Y, w, x_mean, y_mean, writable=False):
+    """Centred, weighted C-ordered blocks; ``writable`` makes ``Xc`` a private copy."""
+    Xc = np.array(X, dtype=np.float64, order="C") if writable else np.ascontiguousarray(X)
+    Xc = Xc.astype(np.float64, copy=False)
     Yc = np.asarray(Y, dtype=np.float64).reshape(len(Xc), -1)
     if x_mean.any() or y_mean.any():  # skip a copy of the block without intercept
-        Xc, Yc = Xc - x_mean, Yc - y_mean
+        Xc = np.subtract(Xc, x_mean, out=Xc if writable else None)
+        Yc = Yc - y_mean
     if w is not None:
         root = np.sqrt(w)[:, None]
-        Xc, Yc = Xc * root, Yc * root
+        Xc = np.multiply(Xc, root, out=Xc if writable else None)
+        Yc = Yc * root
     return Xc, Yc
+
+
+def _symmetric(upper):
+    return np.triu(upper) + np.triu(upper, 1).T
 
 
 class _Preconditioner:
@@ -147,20 +154,21 @@ class _Preconditioner:
         self.rank = int((singular_values > tolerance).sum())
         self.condition = singular_values[0] / singular_values[self.rank - 1]
         if self.rank == d:
-            self.R, self.M = R, None
+            self.R, self.M = np.asfortranarray(R), None
         else:
             # QR without pivoting does not reveal rank: use the SVD of R (same row
             # space as A with probability 1) and keep the numerical range.
             _, s, Vt = scipy.linalg.svd(R)
             self.R, self.M = None, Vt[: self.rank].T / s[: self.rank]
 
-    def transpose_apply(self, A):
+    def apply_inplace(self, A):
+        """``Z = A M`` for a private C-ordered block ``A`` (overwritten when full rank)."""
         if self.M is not None:
-            return (A @ self.M).T
+            return A @ self.M
         # Row-wise triangular solves are what makes Z = A R^-1 backward stable
-        # (A = QR + E with ||E|| = O(u ||A||)); a GEMM with an explicit inverse
-        # would lose a factor kappa. BLAS directly: A.T is already Fortran-ordered.
-        return scipy.linalg.blas.dtrsm(1.0, self.R, A.T, side=0, lower=0, trans_a=1)
+        # (A = ZR + E with ||E|| = O(u ||A||)); a GEMM with an explicit inverse
+        # would lose a factor kappa.
+        return solve_rows_upper(self.R, A)
 
     def congruence(self, gram):
         """``M^T [A^T A | A^T Y]``'s two blocks, ``M^T A^T A M`` and ``M^T A^T Y``."""
@@ -184,24 +192,23 @@ class _Preconditioner:
 
 
 def _gram_partial(X, Y, w, row_start, x_mean, y_mean, precond, kept):
-    Xc, Yc = _centered(X, Y, w, x_mean, y_mean)
-    Zt = precond.transpose_apply(Xc)
+    Xc, Yc = _centered(X, Y, w, x_mean, y_mean, writable=True)
+    Z = precond.apply_inplace(Xc)
     if kept is not None:
-        kept[row_start] = Zt
-    gram = scipy.linalg.blas.dsyrk(1.0, Zt)  # upper triangle of Zt Zt^T
-    return np.hstack([np.triu(gram) + np.triu(gram, 1).T, Zt @ Yc])
+        kept[row_start] = Z
+    return np.hstack([_symmetric(gram_upper(Z)), Z.T @ Yc])
 
 
 def _normal_gram_partial(X, Y, w, row_start, x_mean, y_mean):
     Xc, Yc = _centered(X, Y, w, x_mean, y_mean)
-    gram = scipy.linalg.blas.dsyrk(1.0, Xc.T)  # upper triangle of Xc^T Xc
-    return np.hstack([np.triu(gram) + np.triu(gram, 1).T, Xc.T @ Yc])
+    return np.hstack([_symmetric(gram_upper(Xc)), Xc.T @ Yc])
 
 
 def _correction_partial(X, Y, w, row_start, x_mean, y_mean, precond, coef, kept):
     Xc, Yc = _centered(X, Y, w, x_mean, y_mean)
-    Zt = kept[row_start] if kept is not None else precond.transpose_apply(Xc)
-    return Zt @ (Yc - Xc @ coef)
+    residual = Yc - Xc @ coef
+    Z = kept[row_start] if kept is not None else precond.apply_inplace(Xc.copy())
+    return Z.T @ residual
 
 
 def _normal_correction_partial(X, Y, w, row_start, x_mean, y_mean, coef):
@@ -214,11 +221,6 @@ def _normal_correction_partial(X, Y, w, row_start, x_mean, y_mean, coef):
 # passes). Both leave an error of order u * kappa^2 (1e-8 here) that refinement
 # contracts by the same factor per step; at kappa = 1e10 that factor exceeds 1.
 CHEAP_REFINEMENT_CONDITION = 1e4
-
-
-def _solve_threads(single):
-    """One BLAS thread for the triangular-solve passes over in-memory data."""
-    return threadpool_limits(1, user_api="blas") if single else contextlib.nullcontext()
 
 
 def precondition_solve(reduce, SA, x_mean, y_mean, refine_steps, keep_blocks=False):
@@ -239,10 +241,10 @@ def precondition_solve(reduce, SA, x_mean, y_mean, refine_steps, keep_blocks=Fal
         In-memory data: keep the blocks of ``Z = A R^-1`` (memory of A's size)
         between the Gram pass and the refinement passes, which then read them
         instead of solving the triangular systems again (ill-conditioned R only;
-        the row blocks must come in the same order every pass), and solve them
-        with single-threaded BLAS: OpenBLAS's threaded TRSM with a tall
-        right-hand side is slower than its one-thread one (measured 0.42 s
-        against 0.32 s at n = 2^20, d = 50 on 2 cores).
+        blocks are keyed by their first row). ``reduce`` walks in-memory blocks
+        on parallel threads with one BLAS thread each: OpenBLAS's own threaded
+        TRSM with a tall right-hand side is slower than its one-thread one
+        (measured 0.42 s against 0.32 s at n = 2^20, d = 50 on 2 cores).
 
     Returns
     -------
@@ -265,8 +267,7 @@ def precondition_solve(reduce, SA, x_mean, y_mean, refine_steps, keep_blocks=Fal
         gram = precond.congruence(reduce(_normal_gram_partial, (d, d + k), (x_mean, y_mean)))
     else:
         kept = {} if keep_blocks and refine_steps > 0 else None
-        with _solve_threads(keep_blocks):
-            gram = reduce(_gram_partial, (r, r + k), (x_mean, y_mean, precond, kept))
+        gram = reduce(_gram_partial, (r, r + k), (x_mean, y_mean, precond, kept))
     G, c = gram[:, :r], gram[:, r:]
     try:
         factor = scipy.linalg.cho_factor(G, check_finite=False)
@@ -288,8 +289,7 @@ def precondition_solve(reduce, SA, x_mean, y_mean, refine_steps, keep_blocks=Fal
             normal = reduce(_normal_correction_partial, (SA.shape[1], k), (x_mean, y_mean, coef))
             rhs = precond.transpose_solve(normal)
         else:
-            with _solve_threads(keep_blocks and kept is None):
-                rhs = reduce(_correction_partial, (r, k), (x_mean, y_mean, precond, coef, kept))
+            rhs = reduce(_correction_partial, (r, k), (x_mean, y_mean, precond, coef, kept))
         delta = precond.to_coef(solve(rhs))
         coef = coef + delta
         size = float(np.linalg.norm(delta) / max(np.linalg.norm(coef), np.finfo(float).tiny))
