@@ -54,10 +54,11 @@ def test_information_terms_match_the_estimators_on_the_encoded_data(fitted):
     y_t = torch.as_tensor((y[:100, None] - model.y_mean_) / model.y_scale_, dtype=torch.float32)
     with torch.no_grad():
         t = model.module_.encode(X_t)
-        # Defaults: sigma_x=1, the median heuristic for t and y.
+        # Defaults: sigma_x=1, sigma_y=2, the median heuristic for t.
         assert terms["i_xt"] == pytest.approx(cs_qmi(X_t, t, sigma_x=1.0).item(), rel=1e-5)
-        assert terms["i_yt"] == pytest.approx(cs_qmi(y_t, t).item(), rel=1e-5)
-        expected = cs_divergence(X_t, y_t, model.module_.decoder(t), sigma_x=1.0).item()
+        assert terms["i_yt"] == pytest.approx(cs_qmi(y_t, t, sigma_x=2.0).item(), rel=1e-5)
+        y_hat = model.module_.decoder(t)
+        expected = cs_divergence(X_t, y_t, y_hat, sigma_x=1.0, sigma_y=2.0).item()
     assert terms["prediction_term"] == pytest.approx(expected, rel=1e-5)
 
 
@@ -78,7 +79,7 @@ def test_zero_beta_matches_the_prediction_term_alone(fitted):
     y_t = torch.as_tensor((y[:64, None] - model.y_mean_) / model.y_scale_, dtype=torch.float32)
     with torch.no_grad():
         loss = model._loss(model.module_, X_t, y_t, None)
-        expected = cs_divergence(X_t, y_t, model.module_(X_t), sigma_x=1.0)
+        expected = cs_divergence(X_t, y_t, model.module_(X_t), sigma_x=1.0, sigma_y=2.0)
     assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
 
 
