@@ -486,8 +486,13 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         outputs = []
         for begin in range(0, len(X), self._eval_batch_size):
             rows = X[begin : begin + self._eval_batch_size].astype(np.float32)
-            chunk = torch.from_numpy(rows).to(device)
-            outputs.append(self._predict_module(module, chunk).double().cpu().numpy())
+            # One row would take BLAS's matrix-vector path, which rounds differently
+            # from the matrix-matrix one: a row's prediction would then depend on
+            # whether it came alone. Two copies keep it on the matrix-matrix path.
+            single = len(rows) == 1
+            chunk = torch.from_numpy(np.repeat(rows, 2, axis=0) if single else rows).to(device)
+            output = self._predict_module(module, chunk).double().cpu().numpy()
+            outputs.append(output[:1] if single else output)
         return np.concatenate(outputs, axis=0)
 
     def predict(self, X):

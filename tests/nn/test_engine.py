@@ -43,6 +43,14 @@ def test_same_seed_same_model_bit_for_bit(regression_data):
     assert not np.array_equal(first.predict(X), other.predict(X))
 
 
+def test_a_row_predicted_alone_equals_its_row_in_a_batch(regression_data):
+    X, y = regression_data
+    model = NeuralRegressor(**{**FAST, "hidden_layer_sizes": (16, 8, 16)}, random_state=0)
+    model.fit(X, y)
+    alone = np.concatenate([model.predict(X[i : i + 1]) for i in range(len(X))])
+    np.testing.assert_array_equal(alone, model.predict(X))
+
+
 def test_fit_leaves_global_random_state_alone(regression_data):
     X, y = regression_data
     torch.manual_seed(123)
