@@ -15,13 +15,14 @@ import ctypes
 from functools import cache
 
 import numpy as np
-from numba.extending import get_cython_function_address
 
 __all__ = ["gram_upper", "solve_rows_upper"]
 
 
 @cache
 def _routine(name, n_args):
+    from numba.extending import get_cython_function_address  # numba loads slowly
+
     address = get_cython_function_address("scipy.linalg.cython_blas", name)
     return ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * n_args))(address)
 
