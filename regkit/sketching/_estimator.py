@@ -128,6 +128,11 @@ BaseSketch subclass, default="auto"
     sign ones, is calibrated from measurements because the paper's proof is
     disputed.
 
+    Threads: in-memory data are walked in row blocks on as many threads as BLAS
+    uses, each block's BLAS calls on one thread; limit both with
+    ``threadpoolctl.threadpool_limits(k, user_api="blas")``. The partial sums
+    are added in block order, so the result does not depend on the thread count.
+
     Examples
     --------
     >>> import numpy as np

@@ -54,3 +54,25 @@ def test_threaded_reduce_equals_serial_sum(threads):
     np.testing.assert_allclose(serial, X.T @ X + starts, rtol=1e-12)
     np.testing.assert_allclose(threaded, serial, rtol=1e-12)
     np.testing.assert_array_equal(threaded, again)  # block order fixes the sums
+
+
+@pytest.mark.parametrize("condition_number", [1e2, 1e8])  # SYRK path, triangular-solve path
+def test_precondition_fit_does_not_depend_on_the_thread_count(condition_number):
+    from threadpoolctl import threadpool_limits
+
+    from regkit.sketching import SketchedLinearRegression, make_sketching_problem
+
+    A, b, x_star = make_sketching_problem(
+        150_000,
+        12,
+        coherent=True,
+        condition_number=condition_number,
+        residual_norm=1e-6,
+        random_state=0,
+    )
+    model = SketchedLinearRegression(method="precondition", fit_intercept=False, random_state=0)
+    default = model.fit(A, b).coef_.copy()
+    with threadpool_limits(1, user_api="blas"):
+        single = model.fit(A, b).coef_
+    np.testing.assert_allclose(single, default, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(default, x_star, rtol=1e-6)
