@@ -86,7 +86,10 @@ def reduce_rows(
         return func(*blocks, start, *args)
 
     starts = range(0, n, block_rows)
-    threads = min(blas_threads() if threads is None else threads, len(starts))
+    if len(starts) == 1:
+        threads = 1
+    elif threads is None:
+        threads = min(blas_threads(), len(starts))  # threadpool_info costs ~1 ms
     total = np.zeros(out_shape)
     if threads <= 1:
         for start in starts:
