@@ -23,13 +23,18 @@ def unlabeled_mask(y):
     return y == -1
 
 
-def knn_graph(X, n_neighbors):
-    """Symmetric 0/1 kNN adjacency: ``i ~ j`` when either is among the other's neighbours."""
+def knn_graph(X, n_neighbors, neighbors=None):
+    """Symmetric 0/1 kNN adjacency: ``i ~ j`` when either is among the other's neighbours.
+
+    ``neighbors`` is a ``NearestNeighbors`` already fitted on ``X``, if one is at hand.
+    """
     n = X.shape[0]
     k = min(n_neighbors, n - 1)
     if k < 1:
         return sp.csr_array((n, n))
-    graph = NearestNeighbors(n_neighbors=k).fit(X).kneighbors_graph(mode="connectivity")
+    if neighbors is None:
+        neighbors = NearestNeighbors().fit(X)
+    graph = neighbors.kneighbors_graph(n_neighbors=k, mode="connectivity")
     graph = sp.csr_array(graph)
     return sp.csr_array(graph.maximum(graph.T))
 
@@ -153,7 +158,9 @@ class BCDLabelPropagation(ClassifierMixin, BCDFitMixin, BaseEstimator):
             raise ValueError("y has no labelled sample: at least one label other than -1 needed.")
         self.classes_, codes = np.unique(y[~unlabeled], return_inverse=True)
         n_classes = len(self.classes_)
-        W = knn_graph(X, self.n_neighbors)
+        # One neighbour index serves the graph and, later, predict_proba.
+        self._neighbors = NearestNeighbors().fit(X)
+        W = knn_graph(X, self.n_neighbors, self._neighbors)
         F = np.zeros((len(y), n_classes))
         F[np.flatnonzero(~unlabeled), codes] = 1.0
         u, lab = np.flatnonzero(unlabeled), np.flatnonzero(~unlabeled)
@@ -193,8 +200,7 @@ class BCDLabelPropagation(ClassifierMixin, BCDFitMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", reset=False)
         k = min(self.n_neighbors, self.X_train_.shape[0])
-        nn = NearestNeighbors(n_neighbors=k).fit(self.X_train_)
-        neighbours = nn.kneighbors(X, return_distance=False)
+        neighbours = self._neighbors.kneighbors(X, n_neighbors=k, return_distance=False)
         return self._normalise(self.label_distributions_[neighbours].mean(axis=1))
 
     def predict(self, X):
