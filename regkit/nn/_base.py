@@ -477,22 +477,29 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         return total / norm if norm > 0 else np.nan
 
     # --------------------------------------------------------------- predict
+    def _eval_chunks(self, X):
+        """Put the module in evaluation mode; yield ``(rows, float32 tensor)`` chunks of ``X``.
+
+        Chunks of ``_eval_batch_size`` rows bound the memory of a forward pass over
+        many rows; every evaluation over NumPy inputs walks ``X`` this way.
+        """
+        self.module_.eval()
+        device = next(self.module_.parameters()).device
+        for begin in range(0, len(X), self._eval_batch_size):
+            rows = slice(begin, begin + self._eval_batch_size)
+            yield rows, torch.from_numpy(X[rows].astype(np.float32)).to(device)
+
     @torch.no_grad()
     def _forward_numpy(self, X):
         """Run ``_predict_module`` over ``X`` in chunks; return float64 NumPy output."""
-        module = self.module_
-        module.eval()
-        device = next(module.parameters()).device
         outputs = []
-        for begin in range(0, len(X), self._eval_batch_size):
-            rows = X[begin : begin + self._eval_batch_size].astype(np.float32)
+        for _, chunk in self._eval_chunks(X):
             # One row would take BLAS's matrix-vector path, which rounds differently
             # from the matrix-matrix one: a row's prediction would then depend on
             # whether it came alone. Two copies keep it on the matrix-matrix path.
-            single = len(rows) == 1
-            chunk = torch.from_numpy(np.repeat(rows, 2, axis=0) if single else rows).to(device)
-            output = self._predict_module(module, chunk).double().cpu().numpy()
-            outputs.append(output[:1] if single else output)
+            single = len(chunk) == 1
+            output = self._predict_module(self.module_, chunk.repeat(2, 1) if single else chunk)
+            outputs.append((output[:1] if single else output).double().cpu().numpy())
         return np.concatenate(outputs, axis=0)
 
     def predict(self, X):

@@ -60,14 +60,10 @@ def fgsm_perturb(estimator, X, y, eps):
         raise ValueError(f"eps must be a non-negative finite number, got {eps!r}.")
     X = validate_data(estimator, X, reset=False, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64).reshape(len(X), -1)
-    module = estimator.module_
-    module.eval()
-    device = next(module.parameters()).device
     directions = []
-    for begin in range(0, len(X), estimator._eval_batch_size):
-        rows = slice(begin, begin + estimator._eval_batch_size)
-        inputs = torch.tensor(X[rows], dtype=torch.float32, device=device, requires_grad=True)
-        target = torch.as_tensor(y[rows], dtype=torch.float32, device=device)
+    for rows, inputs in estimator._eval_chunks(X):
+        inputs.requires_grad_(True)
+        target = torch.as_tensor(y[rows], dtype=torch.float32, device=inputs.device)
         # Rows do not interact in evaluation mode, so the gradient of the summed
         # loss holds every row's own gradient.
         loss = torch.square(estimator.predict_tensor(inputs) - target).sum()
