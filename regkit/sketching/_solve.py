@@ -126,8 +126,10 @@ def lstsq_small(A, B, warn=True):
 
 def _centered(X, Y, w, x_mean, y_mean, writable=False):
     """Centred, weighted C-ordered blocks; ``writable`` makes ``Xc`` a private copy."""
-    Xc = np.array(X, dtype=np.float64, order="C") if writable else np.ascontiguousarray(X)
-    Xc = Xc.astype(np.float64, copy=False)
+    if writable:
+        Xc = np.array(X, dtype=np.float64, order="C")
+    else:
+        Xc = np.ascontiguousarray(X, dtype=np.float64)
     Yc = np.asarray(Y, dtype=np.float64).reshape(len(Xc), -1)
     if x_mean.any() or y_mean.any():  # skip a copy of the block without intercept
         Xc = np.subtract(Xc, x_mean, out=Xc if writable else None)
