@@ -4,7 +4,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.csgraph
 
-from regkit.optim import _kernels
+from regkit.optim import _graph_kernels
 
 PARTITIONS = ("order", "sort", "avg", "forest", "red-black")
 
@@ -103,7 +103,7 @@ def greedy_forest(graph, order, *, allowed=None, max_size=None):
     graph = sp.csr_array(graph)
     n = graph.shape[0]
     allowed = np.ones(n, dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool)
-    chosen = _kernels.greedy_forest(
+    chosen = _graph_kernels.greedy_forest(
         graph.indptr.astype(np.int64),
         graph.indices.astype(np.int64),
         np.asarray(order, dtype=np.int64),
@@ -129,7 +129,7 @@ def forest_partition(graph, order=None):
 def _colour_classes(graph):
     """Greedy (largest-degree-first) colouring; returns the colour classes."""
     degree = np.diff(graph.indptr)
-    colour = _kernels.greedy_colouring(
+    colour = _graph_kernels.greedy_colouring(
         graph.indptr.astype(np.int64),
         graph.indices.astype(np.int64),
         np.argsort(-degree, kind="stable").astype(np.int64),

@@ -7,14 +7,16 @@ only ever loops over blocks, never over coordinates.
 import numpy as np
 from numba import njit
 
+from regkit.optim._prox import L1_KIND, prox_scalar, value_scalar
+
 # Reassociation lets LLVM vectorise the dot-product reductions of the CD loops (a
 # plain float sum is one serial add chain); no flag that changes inf/NaN semantics.
 FAST = {"reassoc", "contract", "nsz"}
 
 
-@njit(cache=True)
-def qp_cd(H, q, u, l1, nonneg, max_epochs, tol):
-    """Minimise ``u'Hu/2 + q'u + sum(l1 |u|)`` (``u >= 0`` where ``nonneg``) in place.
+@njit(cache=True, nogil=True)
+def qp_cd(H, q, u, kind, a, b, nonneg, max_epochs, tol):
+    """Minimise ``u'Hu/2 + q'u + sum_i pen_i(u_i)`` in place (penalty of ``kind``, see ``_prox``).
 
     Cyclic exact coordinate minimisation on a small dense PSD matrix ``H``: the
     proximal-Newton (matrix) step of a block. Stops when no coordinate moves by more
@@ -30,16 +32,7 @@ def qp_cd(H, q, u, l1, nonneg, max_epochs, tol):
             grad = q[i]
             for j in range(m):
                 grad += H[i, j] * u[j]
-            v = u[i] - grad / hii
-            thr = l1[i] / hii
-            if nonneg[i]:
-                new = max(v - thr, 0.0)
-            elif v > thr:
-                new = v - thr
-            elif v < -thr:
-                new = v + thr
-            else:
-                new = 0.0
+            new = prox_scalar(kind, u[i] - grad / hii, 1.0 / hii, a[i], b[i], nonneg[i])
             change = abs(new - u[i]) * np.sqrt(hii)
             if change > largest:
                 largest = change
@@ -49,15 +42,61 @@ def qp_cd(H, q, u, l1, nonneg, max_epochs, tol):
     return max_epochs
 
 
-@njit(cache=True)
-def _cd_step(old, grad, lip, l1, l2, nonneg):
-    v = lip * old - grad
+@njit(cache=True, nogil=True)
+def qp_group_cd(H, q, u, members, starts, levels, glips, max_epochs, tol):
+    """Minimise ``u'Hu/2 + q'u + sum_g levels_g ||u_g||`` in place by block CD over groups.
+
+    Group ``g`` holds the entries ``members[starts[g]:starts[g + 1]]`` of ``u`` and
+    steps with ``1 / glips[g]`` (``glips[g] >= lambda_max(H_gg)``), the block
+    soft-thresholding step that never increases the objective.
+    """
+    n_groups = starts.shape[0] - 1
+    width = 0
+    for g in range(n_groups):
+        width = max(width, starts[g + 1] - starts[g])
+    step = np.empty(width)
+    for epoch in range(max_epochs):
+        largest = 0.0
+        for g in range(n_groups):
+            lo, hi = starts[g], starts[g + 1]
+            if glips[g] <= 0.0:
+                continue
+            norm = 0.0
+            for t in range(lo, hi):
+                i = members[t]
+                s = q[i]
+                for j in range(u.shape[0]):
+                    s += H[i, j] * u[j]
+                step[t - lo] = u[i] - s / glips[g]
+                norm += step[t - lo] * step[t - lo]
+            norm = np.sqrt(norm)
+            thr = levels[g] / glips[g]
+            factor = 1.0 - thr / norm if norm > thr else 0.0
+            for t in range(lo, hi):
+                i = members[t]
+                new = factor * step[t - lo]
+                change = abs(new - u[i]) * np.sqrt(glips[g])
+                if change > largest:
+                    largest = change
+                u[i] = new
+        if largest <= tol:
+            return epoch + 1
+    return max_epochs
+
+
+@njit(cache=True, nogil=True)
+def _cd_step(kind, old, grad, lip, q, a, b, nonneg):
+    """Exact minimiser over one coordinate of the curvature-``lip`` model plus its penalty."""
+    curv = lip + q
+    if kind != L1_KIND:
+        return prox_scalar(kind, old - (grad + q * old) / curv, 1.0 / curv, a, b, nonneg)
+    v = lip * old - grad  # the soft-thresholding step, written without the extra divisions
     if nonneg:
-        return max(v - l1, 0.0) / (lip + l2)
-    if v > l1:
-        return (v - l1) / (lip + l2)
-    if v < -l1:
-        return (v + l1) / (lip + l2)
+        return max(v - a, 0.0) / curv
+    if v > a:
+        return (v - a) / curv
+    if v < -a:
+        return (v + a) / curv
     return 0.0
 
 
@@ -70,18 +109,16 @@ def _cd_step(old, grad, lip, l1, l2, nonneg):
 ANDERSON_K = 8
 
 
-@njit(cache=True)
-def _block_objective(r, x, idx, l1, l2, nonneg, inv_n):
+@njit(cache=True, nogil=True)
+def _block_objective(r, x, idx, q, kind, a, b, nonneg, inv_n):
     val = 0.5 * inv_n * np.dot(r, r)
     for jj in range(idx.shape[0]):
         j = idx[jj]
-        if nonneg[j] and x[jj] < 0.0:
-            return np.inf
-        val += l1[j] * abs(x[jj]) + 0.5 * l2[j] * x[jj] * x[jj]
+        val += value_scalar(kind, x[jj], a[j], b[j], nonneg[j]) + 0.5 * q[j] * x[jj] * x[jj]
     return val
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _anderson_point(hist):
     K = hist.shape[0] - 1
     U = hist[1:] - hist[:-1]
@@ -95,7 +132,7 @@ def _anderson_point(hist):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def column_sq_norms_csc(data, indptr):
     """Squared Euclidean norms of the columns of a CSC matrix (one pass over ``data``)."""
     p = indptr.shape[0] - 1
@@ -108,7 +145,7 @@ def column_sq_norms_csc(data, indptr):
     return out
 
 
-@njit(cache=True, fastmath=FAST)
+@njit(cache=True, nogil=True, fastmath=FAST)
 def column_sq_norms_dot_csc(data, indices, indptr, v):
     """Squared column norms and ``A' v`` of a CSC matrix in one pass over ``data``."""
     p = indptr.shape[0] - 1
@@ -125,7 +162,7 @@ def column_sq_norms_dot_csc(data, indices, indptr, v):
     return sq, dot
 
 
-@njit(cache=True, fastmath=FAST)
+@njit(cache=True, nogil=True, fastmath=FAST)
 def column_sq_norms_dense(A):
     """Squared Euclidean norms of the columns of a Fortran-ordered dense matrix."""
     n, p = A.shape
@@ -138,7 +175,7 @@ def column_sq_norms_dense(A):
     return out
 
 
-@njit(cache=True, fastmath=FAST)
+@njit(cache=True, nogil=True, fastmath=FAST)
 def _columns_dot(dense, A, data, indices, indptr, idx, v):
     out = np.zeros(idx.shape[0])
     for jj in range(idx.shape[0]):
@@ -163,8 +200,8 @@ def columns_dot(A, idx, v):
     return _columns_dot(False, dummy, A.data, A.indices, A.indptr, idx, v)
 
 
-@njit(cache=True, fastmath=FAST)
-def _cd_ls(dense, A, data, indices, indptr, idx, r, x, lips, l1, l2, nonneg, inv_n,
+@njit(cache=True, nogil=True, fastmath=FAST)
+def _cd_ls(dense, A, data, indices, indptr, idx, r, x, lips, q, kind, a, b, nonneg, inv_n,
            max_epochs, tol):  # fmt: skip
     m = idx.shape[0]
     K = ANDERSON_K
@@ -184,7 +221,7 @@ def _cd_ls(dense, A, data, indices, indptr, idx, r, x, lips, l1, l2, nonneg, inv
                 for k in range(indptr[j], indptr[j + 1]):
                     grad += data[k] * r[indices[k]]
             grad *= inv_n
-            new = _cd_step(x[j], grad, lips[j], l1[j], l2[j], nonneg[j])
+            new = _cd_step(kind, x[j], grad, lips[j], q[j], a[j], b[j], nonneg[j])
             delta = new - x[j]
             if delta != 0.0:
                 if dense:
@@ -194,7 +231,7 @@ def _cd_ls(dense, A, data, indices, indptr, idx, r, x, lips, l1, l2, nonneg, inv
                     for k in range(indptr[j], indptr[j + 1]):
                         r[indices[k]] += delta * data[k]
                 x[j] = new
-                change = abs(delta) * (lips[j] + l2[j])
+                change = abs(delta) * (lips[j] + q[j])
                 if change > largest:
                     largest = change
         if largest <= tol:
@@ -216,8 +253,8 @@ def _cd_ls(dense, A, data, indices, indptr, idx, r, x, lips, l1, l2, nonneg, inv
                 else:
                     for k in range(indptr[j], indptr[j + 1]):
                         r_try[indices[k]] += delta * data[k]
-            if _block_objective(r_try, x_acc, idx, l1, l2, nonneg, inv_n) < _block_objective(
-                r, hist[K], idx, l1, l2, nonneg, inv_n
+            if _block_objective(r_try, x_acc, idx, q, kind, a, b, nonneg, inv_n) < (
+                _block_objective(r, hist[K], idx, q, kind, a, b, nonneg, inv_n)
             ):
                 r[:] = r_try
                 for jj in range(m):
@@ -225,177 +262,93 @@ def _cd_ls(dense, A, data, indices, indptr, idx, r, x, lips, l1, l2, nonneg, inv
     return max_epochs
 
 
-def cd_ls_dense(A, idx, r, x, lips, l1, l2, nonneg, inv_n, max_epochs, tol):
-    """Exact block minimisation of ``||r||^2 / (2n) + penalty`` by cyclic CD, dense ``A``.
+def cd_ls(A, idx, r, x, lips, q, penalty_kernel, inv_n, max_epochs, tol):
+    """Exact block minimisation of ``||r||^2 / (2n) + penalty`` by cyclic CD.
 
-    ``r = A x - b`` and ``x`` (one output column) are updated in place; only the
-    columns ``idx`` move. ``lips[j] = ||a_j||^2 / n``. Anderson-accelerated. Stops
-    when the largest coordinate change times its curvature is below ``tol``;
-    returns the epochs done.
+    ``A`` is a Fortran-ordered dense array or a CSC matrix; ``r = A x - b`` and
+    ``x`` (one output column) are updated in place; only the columns ``idx`` move.
+    ``lips[j] = ||a_j||^2 / n``, ``q`` the penalty's quadratic weights and
+    ``penalty_kernel = (kind, a, b, nonneg)`` its compiled form. Anderson-
+    accelerated. Stops when the largest coordinate change times its curvature is
+    below ``tol``; returns the epochs done.
     """
-    empty_f, empty_i = np.empty(0), np.empty(0, dtype=np.int32)
-    return _cd_ls(True, A, empty_f, empty_i, empty_i, idx, r, x, lips, l1, l2, nonneg, inv_n,
-                  max_epochs, tol)  # fmt: skip
-
-
-def cd_ls_sparse(data, indices, indptr, idx, r, x, lips, l1, l2, nonneg, inv_n, max_epochs, tol):
-    """:func:`cd_ls_dense` for a CSC matrix given by ``data, indices, indptr``."""
+    kind, a, b, nonneg = penalty_kernel
+    if isinstance(A, np.ndarray):
+        empty_f, empty_i = np.empty(0), np.empty(0, dtype=np.int32)
+        return _cd_ls(True, A, empty_f, empty_i, empty_i, idx, r, x, lips, q, kind, a, b,
+                      nonneg, inv_n, max_epochs, tol)  # fmt: skip
     dummy = np.empty((0, 0), order="F")
-    return _cd_ls(False, dummy, data, indices, indptr, idx, r, x, lips, l1, l2, nonneg, inv_n,
-                  max_epochs, tol)  # fmt: skip
+    return _cd_ls(False, dummy, A.data, A.indices, A.indptr, idx, r, x, lips, q, kind, a, b,
+                  nonneg, inv_n, max_epochs, tol)  # fmt: skip
 
 
-@njit(cache=True)
-def _find(parent, i):
-    root = i
-    while parent[root] != root:
-        root = parent[root]
-    while parent[i] != root:  # path compression
-        nxt = parent[i]
-        parent[i] = root
-        i = nxt
-    return root
-
-
-@njit(cache=True)
-def greedy_forest(indptr, indices, order, allowed, max_size):
-    """Grow a forest by scanning ``order``: a node joins unless it would close a cycle.
-
-    A node whose chosen neighbours all lie in different trees merges them; two
-    chosen neighbours in one tree would close a cycle, so the node is skipped. The
-    result is a maximal forest among ``allowed`` nodes (at most ``max_size`` nodes),
-    returned as a boolean mask.
-    """
-    p = indptr.shape[0] - 1
-    chosen = np.zeros(p, dtype=np.bool_)
-    parent = np.arange(p)
-    size = 0
-    for oi in range(order.shape[0]):
-        v = order[oi]
-        if not allowed[v] or chosen[v]:
-            continue
-        ok = True
-        n_roots = 0
-        roots = np.empty(indptr[v + 1] - indptr[v], dtype=np.int64)
-        for k in range(indptr[v], indptr[v + 1]):
-            u = indices[k]
-            if u == v or not chosen[u]:
+@njit(cache=True, nogil=True, fastmath=FAST)
+def _group_cd_ls(dense, A, data, indices, indptr, members, starts, gids, levels, glips, R, X,
+                 inv_n, max_epochs, tol):  # fmt: skip
+    K = R.shape[1]
+    width = 0
+    for gg in range(gids.shape[0]):
+        g = gids[gg]
+        width = max(width, starts[g + 1] - starts[g])
+    step = np.empty((width, K))
+    for epoch in range(max_epochs):
+        largest = 0.0
+        for gg in range(gids.shape[0]):
+            g = gids[gg]
+            lo, hi = starts[g], starts[g + 1]
+            if glips[g] <= 0.0:
                 continue
-            root = _find(parent, u)
-            for m in range(n_roots):
-                if roots[m] == root:
-                    ok = False
-                    break
-            if not ok:
-                break
-            roots[n_roots] = root
-            n_roots += 1
-        if not ok:
-            continue
-        chosen[v] = True
-        for m in range(n_roots):
-            parent[roots[m]] = v
-        size += 1
-        if size >= max_size:
-            break
-    return chosen
+            norm = 0.0
+            for t in range(lo, hi):
+                j = members[t]
+                for k in range(K):
+                    s = 0.0
+                    if dense:
+                        for i in range(A.shape[0]):
+                            s += A[i, j] * R[i, k]
+                    else:
+                        for p in range(indptr[j], indptr[j + 1]):
+                            s += data[p] * R[indices[p], k]
+                    v = X[j, k] - s * inv_n / glips[g]
+                    step[t - lo, k] = v
+                    norm += v * v
+            norm = np.sqrt(norm)
+            thr = levels[g] / glips[g]
+            factor = 1.0 - thr / norm if norm > thr else 0.0
+            for t in range(lo, hi):
+                j = members[t]
+                for k in range(K):
+                    delta = factor * step[t - lo, k] - X[j, k]
+                    if delta == 0.0:
+                        continue
+                    if dense:
+                        for i in range(A.shape[0]):
+                            R[i, k] += delta * A[i, j]
+                    else:
+                        for p in range(indptr[j], indptr[j + 1]):
+                            R[indices[p], k] += delta * data[p]
+                    X[j, k] += delta
+                    change = abs(delta) * glips[g]
+                    if change > largest:
+                        largest = change
+        if largest <= tol:
+            return epoch + 1
+    return max_epochs
 
 
-@njit(cache=True)
-def forest_solve(indptr, indices, data, nodes, shift, rhs):
-    """Solve ``(Q_bb + diag(shift)) x = rhs`` when the graph of ``Q_bb`` is a forest.
+def group_cd_ls(A, gids, group_kernel, glips, R, X, inv_n, max_epochs, tol):
+    """Exact block minimisation of ``||R||^2 / (2n) + group lasso`` by block CD over groups.
 
-    Gaussian belief propagation on a tree is Gaussian elimination in leaf-to-root
-    order, which creates no fill-in: an upward pass folds every subtree into its
-    root's diagonal and right-hand side, a downward pass back-substitutes. Cost is
-    linear in the block's nodes and edges. ``rhs`` has shape ``(len(nodes), K)``.
+    Updates the residual ``R = A X - B`` (shape ``(n, K)``) and ``X`` in place on the
+    groups ``gids`` of ``group_kernel = (members, starts, levels)``; group ``g``
+    steps with ``1 / glips[g]``, ``glips[g] >= lambda_max(A_g' A_g) / n``. Returns the
+    epochs done.
     """
-    p = indptr.shape[0] - 1
-    m = nodes.shape[0]
-    K = rhs.shape[1]
-    pos = np.full(p, -1, dtype=np.int64)
-    for a in range(m):
-        pos[nodes[a]] = a
-    diag = np.zeros(m)
-    for a in range(m):
-        v = nodes[a]
-        for k in range(indptr[v], indptr[v + 1]):
-            if indices[k] == v:
-                diag[a] += data[k]
-        diag[a] += shift[a]
-    parent = np.full(m, -1, dtype=np.int64)
-    parent_w = np.zeros(m)
-    order = np.empty(m, dtype=np.int64)
-    seen = np.zeros(m, dtype=np.bool_)
-    n_ordered = 0
-    for start in range(m):
-        if seen[start]:
-            continue
-        seen[start] = True
-        order[n_ordered] = start
-        head = n_ordered
-        n_ordered += 1
-        while head < n_ordered:  # breadth-first: parents come before children
-            a = order[head]
-            head += 1
-            v = nodes[a]
-            for k in range(indptr[v], indptr[v + 1]):
-                b = pos[indices[k]]
-                if b < 0 or b == a or seen[b]:
-                    continue
-                seen[b] = True
-                parent[b] = a
-                parent_w[b] = data[k]
-                order[n_ordered] = b
-                n_ordered += 1
-    J = diag.copy()
-    h = rhs.copy()
-    for t in range(m - 1, -1, -1):  # leaves first: fold each node into its parent
-        b = order[t]
-        a = parent[b]
-        if a >= 0:
-            ratio = parent_w[b] / J[b]
-            J[a] -= ratio * parent_w[b]
-            for c in range(K):
-                h[a, c] -= ratio * h[b, c]
-    out = np.empty_like(h)
-    for t in range(m):
-        b = order[t]
-        a = parent[b]
-        for c in range(K):
-            val = h[b, c]
-            if a >= 0:
-                val -= parent_w[b] * out[a, c]
-            out[b, c] = val / J[b]
-    return out
-
-
-@njit(cache=True)
-def scatter_rows(indptr, indices, data, idx, d, g):
-    """``g += Q[:, idx] @ d`` for a symmetric CSR ``Q``, touching only the affected rows."""
-    K = d.shape[1]
-    for a in range(idx.shape[0]):
-        v = idx[a]
-        for k in range(indptr[v], indptr[v + 1]):
-            u = indices[k]
-            for c in range(K):
-                g[u, c] += data[k] * d[a, c]
-
-
-@njit(cache=True)
-def greedy_colouring(indptr, indices, order):
-    """Colour nodes in ``order`` with the smallest colour unused by their neighbours."""
-    p = indptr.shape[0] - 1
-    colour = np.full(p, -1, dtype=np.int64)
-    mark = np.full(p + 1, -1, dtype=np.int64)
-    for oi in range(order.shape[0]):
-        v = order[oi]
-        for k in range(indptr[v], indptr[v + 1]):
-            c = colour[indices[k]]
-            if c >= 0:
-                mark[c] = v
-        c = 0
-        while mark[c] == v:
-            c += 1
-        colour[v] = c
-    return colour
+    members, starts, levels = group_kernel
+    if isinstance(A, np.ndarray):
+        empty_f, empty_i = np.empty(0), np.empty(0, dtype=np.int32)
+        return _group_cd_ls(True, A, empty_f, empty_i, empty_i, members, starts, gids, levels,
+                            glips, R, X, inv_n, max_epochs, tol)  # fmt: skip
+    dummy = np.empty((0, 0), order="F")
+    return _group_cd_ls(False, dummy, A.data, A.indices, A.indptr, members, starts, gids, levels,
+                        glips, R, X, inv_n, max_epochs, tol)  # fmt: skip

@@ -1,212 +1,376 @@
 """Block selection rules: cyclic, random, Lipschitz sampling and the greedy family.
 
-Greedy rules score coordinates (variable blocks) or blocks (fixed partitions) from
-the full gradient ``G`` of the smooth part (datafit plus the ``l2`` part of the
-penalty). With a non-smooth penalty, ``gs``, ``gsl``, ``gsd`` and ``gsq`` score the
+Each rule is a small class that picks a fixed block, a variable block of ``tau``
+units, or (greedy rules) scores units for working sets and forests. A *unit* is a
+coordinate, or a whole group under a group penalty. Greedy rules score from the
+full gradient ``G`` of the smooth part (datafit plus the penalty's quadratic part);
+with a non-smooth penalty, ``gs``, ``gsl``, ``gsd`` and ``gsq`` score the
 minimum-norm subgradient (the paper's GS-s variants) and ``gs-q`` scores the exact
-decrease of a proximal step with curvature ``L`` (the paper's GS-q).
+decrease of a proximal step (the paper's GS-q).
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 
-from regkit.optim._blocks import greedy_forest, make_partition
-from regkit.optim._penalties import min_norm_subgradient, prox_l1
-
-SELECTIONS = ("cyclic", "random", "lipschitz", "gs", "gsl", "gsd", "gsq", "gs-q")
-GREEDY = frozenset({"gs", "gsl", "gsd", "gsq", "gs-q"})
-BLOCKS = ("fixed", "variable", "forest")
-FIRST_WORKING_SET = 100
+from regkit.optim._datafits import block_lipschitz
 
 
-def block_lipschitz(datafit, idx, l2):
-    """Largest eigenvalue of the block's Hessian bound plus its ``l2`` (or a bound on it)."""
-    L = datafit.lipschitz
-    if len(idx) == 1:
-        top = L[idx[0]]
-    elif len(idx) * datafit.n_outputs <= 512:
-        top = np.linalg.eigvalsh(datafit.block_hessian_bound(idx))[-1]
-    else:
-        # Both are upper bounds on the largest eigenvalue: the trace, and the
-        # largest Gershgorin row sum of the whole Hessian bound.
-        top = min(L[idx].sum(), datafit.gershgorin()[idx].max())
-    return float(top) + float(np.max(l2[idx]))
-
-
-def proximal_scores(G, x, l1, nonneg, curv):
-    """GS-q scores ``-min_d [G d + curv d^2 / 2 + h(x + d) - h(x)]`` per coordinate (row)."""
-    curv = curv[:, None]
-    new = prox_l1(x - G / curv, l1 / curv, nonneg)
-    d = new - x
-    gain = -(G * d + 0.5 * curv * d * d + l1 * (np.abs(new) - np.abs(x)))
-    return gain.sum(axis=1)
-
-
-class Selector:
-    """Picks the block of each iteration.
+@dataclass
+class Block:
+    """A selected block.
 
     Parameters
     ----------
-    selection : str
-        One of :data:`SELECTIONS`.
-    blocks : {"fixed", "variable", "forest"}
-        Fixed partition, a block chosen each iteration, or a forest of the
-        objective's graph chosen each iteration (graph objectives only).
-    block_size : int or "auto"
-        Coordinates per block. ``"auto"`` with a greedy rule and variable blocks is
-        a growing working set: the current support plus the best-scored other
-        coordinates, ``|support| + max(100, |support|)`` in all (as skglm and
-        celer size theirs, with the refinements of ``_working_set_size``); otherwise
-        ``"auto"`` means 1, or no cap for forests.
-    partition : str or list of arrays
-        Fixed-block partition (see :func:`make_partition`) or the blocks themselves.
-    datafit, l1, l2, nonneg, lipschitz, rng
-        The problem and the per-coordinate curvature ``lipschitz`` (``l2`` included).
+    idx : ndarray of int
+        Sorted coordinates.
+    block_id : int or None
+        Index in a fixed partition (None for variable blocks).
+    curvature : ndarray of shape (len(idx),) or None
+        A diagonal majoriser of the block Hessian chosen by the rule (GSD), which a
+        gradient update must use so that the rule's progress bound holds.
     """
 
-    def __init__(
-        self, selection, blocks, block_size, partition, datafit, l1, l2, nonneg, lipschitz, rng
-    ):
-        if selection not in SELECTIONS:
-            raise ValueError(f"selection must be one of {SELECTIONS}, got {selection!r}.")
-        if blocks not in BLOCKS:
-            raise ValueError(f"blocks must be one of {BLOCKS}, got {blocks!r}.")
-        self.selection, self.blocks = selection, blocks
-        self.datafit, self.l1, self.l2, self.nonneg = datafit, l1, l2, nonneg
-        self.L, self.rng = lipschitz, rng
-        p = datafit.n_features
-        self.p = p
-        self.working_set = block_size == "auto" and blocks == "variable" and self.greedy
-        # Blocks solved through a dense block Hessian stay small enough to factorise;
-        # least squares solves any block by CD on the residual.
-        self.ws_cap = (
-            p if hasattr(datafit, "solve_block_cd") else max(1, min(p, 1024 // datafit.n_outputs))
-        )
-        if block_size == "auto":
-            block_size = None if blocks == "forest" else 1
-        if blocks == "forest":
-            if not hasattr(datafit, "graph"):
-                raise ValueError("blocks='forest' needs a graph objective (GraphQuadratic).")
-            self.graph = datafit.graph
-        self.tau = p if block_size is None else min(int(block_size), p)
-        self.forest_cap = block_size
-        self._epoch_perm = None
-        self._last_tau = None
-        self._block_ids = None
-        if blocks == "fixed":
-            if isinstance(partition, str):
-                graph = getattr(datafit, "graph", None)
-                self.partition = make_partition(
-                    p, self.tau, kind=partition, lipschitz=lipschitz, graph=graph
-                )
-            else:
-                self.partition = [np.sort(np.asarray(b, dtype=np.int64)) for b in partition]
-                covered = np.concatenate(self.partition)
-                if covered.min() < 0 or covered.max() >= p:
-                    raise ValueError("partition holds coordinates out of range.")
-            self._block_ids = np.empty(p, dtype=np.int64)
-            for b, blk in enumerate(self.partition):
-                self._block_ids[blk] = b
-            self._block_L = None
-            self._block_inv = None
-        if selection in ("gsd",):
-            self.diag = datafit.gershgorin() + l2[:, 0]
-            if blocks != "fixed":
-                # tau * L_i is also a valid diagonal bound for any block of size tau.
-                self.diag = np.minimum(self.diag, self.tau * lipschitz)
+    idx: np.ndarray
+    block_id: int | None = None
+    curvature: np.ndarray | None = None
 
-    @property
-    def greedy(self):
-        return self.selection in GREEDY
 
-    # --- fixed-block caches ------------------------------------------------------
-    def block_L(self):
-        if self._block_L is None:
-            self._block_L = np.array(
-                [block_lipschitz(self.datafit, blk, self.l2) for blk in self.partition]
-            )
-        return self._block_L
+@dataclass
+class Problem:
+    """What the selection rules and updates know about the problem being solved.
 
-    def _block_inverses(self):
-        if self._block_inv is None:
-            K = self.datafit.n_outputs
-            width = max(len(b) for b in self.partition) * K
-            inv = np.zeros((len(self.partition), width, width))
-            for b, blk in enumerate(self.partition):  # once per fit, one per block
-                H = self.datafit.block_hessian_bound(blk) + np.diag(np.repeat(self.l2[blk, 0], K))
-                m = H.shape[0]
-                inv[b, :m, :m] = np.linalg.pinv(H, hermitian=True)
-            self._block_inv = inv
-            flat = np.full((len(self.partition), width), -1, dtype=np.int64)
-            for b, blk in enumerate(self.partition):
-                cols = (blk[:, None] * K + np.arange(K)).ravel()
-                flat[b, : len(cols)] = cols
-            self._flat_index = flat
-        return self._block_inv
+    Parameters
+    ----------
+    datafit : BaseDatafit
+        The smooth part.
+    penalty : BasePenalty
+        The bound penalty.
+    lipschitz : ndarray of shape (n_features,)
+        Per-coordinate curvature of the smooth part (datafit plus quadratic part).
+    rng : numpy.random.Generator
+        Randomness of the random rules.
+    """
 
-    # --- scores --------------------------------------------------------------------
-    def _direction(self, G, x):
-        if np.all(self.l1 == 0) and not self.nonneg.any():
+    datafit: object
+    penalty: object
+    lipschitz: np.ndarray
+    rng: np.random.Generator
+
+    def __post_init__(self):
+        self.units = Units(self.penalty.groups, self.datafit.n_features)
+
+    def direction(self, G, x):
+        """The minimum-norm subgradient (``G`` itself for a smooth penalty)."""
+        if self.penalty.is_smooth:
             return G
-        return min_norm_subgradient(x, G, self.l1, self.nonneg)
+        return self.penalty.subdiff_distance(x, G)
 
-    def coordinate_scores(self, G, x):
-        """Per-coordinate greedy scores (larger is better)."""
-        rule = self.selection
-        if rule == "gs-q":
-            curv = self.L if self.blocks != "fixed" else self.block_L()[self._block_ids]
-            return proximal_scores(G, x, self.l1, self.nonneg, curv)
-        s2 = np.sum(self._direction(G, x) ** 2, axis=1)
-        if rule == "gs":
-            return s2
-        if rule == "gsd":
-            return s2 / self.diag
-        return s2 / self.L  # gsl, and gsq's per-coordinate fallback
+    def block_lipschitz(self, idx):
+        """Curvature bound of a block (datafit plus the penalty's quadratic part)."""
+        return block_lipschitz(self.datafit, idx, self.penalty.quadratic)
 
-    def _block_scores(self, G, x):
-        rule, m = self.selection, len(self.partition)
-        if rule == "gsq":
-            inv = self._block_inverses()
-            s = np.append(self._direction(G, x).ravel(), 0.0)[self._flat_index]
-            return np.einsum("mi,mij,mj->m", s, inv, s)
-        if rule == "gsl":
-            s2 = np.sum(self._direction(G, x) ** 2, axis=1)
-            return np.bincount(self._block_ids, s2, minlength=m) / self.block_L()
-        if rule == "gs":
-            s2 = np.sum(self._direction(G, x) ** 2, axis=1)
-            return np.bincount(self._block_ids, s2, minlength=m)
-        return np.bincount(self._block_ids, self.coordinate_scores(G, x), minlength=m)
 
-    def _iht_block(self, G, x):
-        """GSQ over variable blocks: the best ``tau``-sparse minimiser of the quadratic model.
+class Units:
+    """Coordinates, or whole groups under a group penalty: what the rules choose among."""
 
-        Approximately maximises ``g_b' H_b^-1 g_b`` over all blocks of size ``tau`` by
-        minimising ``q(d) = s'd + d'(H + l2)d / 2`` over ``tau``-sparse ``d`` with at
-        most 10 iterative hard-thresholding steps, then takes the support of the best
-        iterate. Deviation from the paper's IHT (step ``1/L`` for the global ``L``):
-        the steps are Jacobi-scaled (``1/L_i``) and start from the GSL choice, and an
-        iterate is kept only if it lowers ``q``, because with badly scaled
-        coordinates a ``1/L`` step is dominated by the largest ``|g_i|`` and the
-        rule collapses to plain GS.
-        """
-        s = self._direction(G, x)
-        tau = self.tau
-        L = self.L[:, None]
+    def __init__(self, groups, n_features):
+        self.grouped = groups is not None
+        if not self.grouped:
+            self.count = n_features
+            return
+        self.count = len(groups)
+        self._members = np.concatenate(groups)
+        self._starts = np.r_[0, np.cumsum([len(g) for g in groups])]
+        self._of = np.empty(n_features, dtype=np.int64)
+        self._of[self._members] = np.repeat(np.arange(len(groups)), np.diff(self._starts))
+
+    def reduce(self, values):
+        """Per-unit sums of per-coordinate ``values``."""
+        if not self.grouped:
+            return values
+        return np.bincount(self._of, values, minlength=self.count)
+
+    def expand(self, units):
+        """Sorted coordinates of the given units."""
+        units = np.asarray(units, dtype=np.int64)
+        if not self.grouped:
+            return np.sort(units)
+        parts = [self._members[self._starts[u] : self._starts[u + 1]] for u in units]
+        return np.sort(np.concatenate(parts)) if parts else np.empty(0, np.int64)
+
+    def of(self, idx):
+        """The units holding the coordinates ``idx``."""
+        return np.asarray(idx) if not self.grouped else np.unique(self._of[idx])
+
+    def support(self, x):
+        """Units with a non-zero coordinate."""
+        nonzero = np.any(x != 0, axis=1)
+        return nonzero if not self.grouped else self.reduce(nonzero.astype(float)) > 0
+
+
+def top(scores, k):
+    """Indices of the ``k`` largest scores (all when ``k >= len(scores)``)."""
+    if k >= len(scores):
+        return np.arange(len(scores))
+    return np.argpartition(-scores, k - 1)[:k]
+
+
+def proximal_scores(G, x, penalty, curv, idx=None):
+    """GS-q gains ``-min_d [G d + curv d^2 / 2 + g(x + d) - g(x)]`` per coordinate (row).
+
+    Near the optimum the gain is a difference of much larger terms and drowns in
+    rounding; for a convex ``g`` the model is ``curv``-strongly convex, so the gain
+    is at least ``curv ||d||^2 / 2``, a bound computed without cancellation, and
+    the score is the larger of the two.
+    """
+    idx = np.arange(x.shape[0]) if idx is None else idx
+    new = penalty.prox(x - G / curv[:, None], 1.0 / curv, idx)
+    d = new - x
+    step_sq = 0.5 * curv * np.sum(d * d, axis=1)
+    gain = -(np.sum(G * d, axis=1) + step_sq
+             + penalty.nonsmooth_values(new, idx) - penalty.nonsmooth_values(x, idx))  # fmt: skip
+    floor = step_sq if penalty.is_convex else 0.0
+    return np.maximum(gain, floor)
+
+
+class SelectionRule:
+    """A block selection rule: the interface of the rules below.
+
+    Parameters
+    ----------
+    problem : Problem
+        The problem being solved.
+    """
+
+    greedy = False
+
+    def __init__(self, problem):
+        self.problem = problem
+        self._epoch_perm = None
+
+    def fixed(self, it, G, x, partition):
+        """The block of ``partition`` to update at iteration ``it``: ``(index, curvature or None)``."""
+        raise NotImplementedError
+
+    def variable(self, it, G, x, tau):
+        """A block of ``tau`` units: ``(units, curvature or None)``."""
+        raise NotImplementedError
+
+
+class Cyclic(SelectionRule):
+    """Blocks in turn; variable blocks: a fresh permutation of the units each epoch."""
+
+    def fixed(self, it, G, x, partition):
+        return it % len(partition.blocks), None
+
+    def variable(self, it, G, x, tau):
+        count = self.problem.units.count
+        n_chunks = -(-count // tau)
+        if self._epoch_perm is None or it % n_chunks == 0:
+            self._epoch_perm = self.problem.rng.permutation(count)
+        c = it % n_chunks
+        return self._epoch_perm[c * tau : (c + 1) * tau], None
+
+
+class Random(SelectionRule):
+    """Uniformly random blocks."""
+
+    def fixed(self, it, G, x, partition):
+        return int(self.problem.rng.integers(len(partition.blocks))), None
+
+    def variable(self, it, G, x, tau):
+        return self.problem.rng.choice(self.problem.units.count, tau, replace=False), None
+
+
+class LipschitzSampling(SelectionRule):
+    """Blocks sampled with probability proportional to their Lipschitz constants."""
+
+    def fixed(self, it, G, x, partition):
+        w = partition.lipschitz()
+        return int(self.problem.rng.choice(len(w), p=w / w.sum())), None
+
+    def variable(self, it, G, x, tau):
+        w = self.problem.units.reduce(self.problem.lipschitz)
+        return self.problem.rng.choice(len(w), tau, replace=False, p=w / w.sum()), None
+
+
+class GreedyRule(SelectionRule):
+    """Greedy rules: the best-scored block; also fill working sets and grow forests."""
+
+    greedy = True
+
+    def scores(self, G, x, tau):
+        """Per-unit scores (larger is better) for blocks of ``tau`` units."""
+        raise NotImplementedError
+
+    def fixed(self, it, G, x, partition):
+        return int(np.argmax(partition.sum_per_block(self.scores(G, x, 1)))), None
+
+    def variable(self, it, G, x, tau):
+        return top(self.scores(G, x, tau), tau), None
+
+    def working_set(self, G, x, support, size):
+        """The support plus the best-scored other units, ``size`` units in all."""
+        scores = self.scores(G, x, size)
+        # The support first (best-scored first if it exceeds the size), then the rest.
+        scores = np.where(support, scores + scores.max() + 1.0, scores)
+        return top(scores, size), None
+
+
+class GaussSouthwell(GreedyRule):
+    """GS: ``||s_b||^2`` of the minimum-norm subgradient ``s``."""
+
+    def scores(self, G, x, tau):
+        s = self.problem.direction(G, x)
+        return self.problem.units.reduce(np.sum(s * s, axis=1))
+
+
+class GaussSouthwellLipschitz(GreedyRule):
+    """GSL: ``||s_b||^2 / L_b`` (per unit on variable blocks, per block on fixed ones)."""
+
+    def scores(self, G, x, tau):
+        s = self.problem.direction(G, x)
+        units = self.problem.units
+        return units.reduce(np.sum(s * s, axis=1)) / units.reduce(self.problem.lipschitz)
+
+    def fixed(self, it, G, x, partition):
+        s = self.problem.direction(G, x)
+        sq = partition.sum_per_block(np.sum(s * s, axis=1))
+        return int(np.argmax(sq / partition.lipschitz())), None
+
+
+class GaussSouthwellDiagonal(GreedyRule):
+    """GSD: ``sum_i s_i^2 / d_i`` for a diagonal ``D_b`` that majorises the block Hessian.
+
+    Two diagonals are valid for every block of ``tau`` coordinates: the Gershgorin
+    row sums ``sum_j |H_ij|`` of the whole Hessian bound, and ``tau * L_i`` (a PSD
+    matrix satisfies ``M <= tau Diag(M)`` on ``tau`` coordinates). Their elementwise
+    minimum is *not* valid in general, so the rule evaluates the best block under
+    each and keeps the better pair (block, diagonal); the gradient update then
+    steps with that same diagonal, which is what GSD's progress bound needs.
+    Fixed blocks compare the Gershgorin rows of the block itself with ``|b| L_i``.
+    """
+
+    def __init__(self, problem):
+        super().__init__(problem)
+        if problem.units.grouped:
+            raise ValueError("selection='gsd' needs a separable penalty.")
+        q = problem.penalty.quadratic[:, 0]
+        self._gershgorin = problem.datafit.gershgorin() + q
+        self._fixed_diagonals = None
+
+    def _candidates(self, tau):
+        return (self._gershgorin, tau * self.problem.lipschitz)
+
+    def scores(self, G, x, tau):
+        s = self.problem.direction(G, x)
+        sq = np.sum(s * s, axis=1)
+        best = max(self._candidates(tau), key=lambda d: np.sum(np.sort(sq / d)[-tau:]))
+        return sq / best
+
+    def variable(self, it, G, x, tau):
+        return self._best(G, x, tau, None)
+
+    def working_set(self, G, x, support, size):
+        return self._best(G, x, size, support)
+
+    def _best(self, G, x, tau, support):
+        s = self.problem.direction(G, x)
+        sq = np.sum(s * s, axis=1)
+        best = None
+        for d in self._candidates(tau):
+            score = sq / d
+            ranked = score if support is None else np.where(support, np.inf, score)
+            chosen = top(ranked, tau)
+            total = np.sum(score[chosen])
+            if best is None or total > best[0]:
+                best = (total, chosen, d)
+        chosen, d = np.sort(best[1]), best[2]
+        return chosen, d[chosen]
+
+    def fixed(self, it, G, x, partition):
+        if self._fixed_diagonals is None:
+            self._fixed_diagonals = [self._block_diagonals(blk) for blk in partition.blocks]
+        s = self.problem.direction(G, x)
+        sq = np.sum(s * s, axis=1)
+        best = (-1.0, 0, None)
+        for b, (blk, diags) in enumerate(zip(partition.blocks, self._fixed_diagonals)):
+            for d in diags:
+                total = np.sum(sq[blk] / d)
+                if total > best[0]:
+                    best = (total, b, d)
+        return best[1], best[2]
+
+    def _block_diagonals(self, blk):
+        K = self.problem.datafit.n_outputs
+        H = np.abs(self.problem.datafit.block_hessian_bound(blk))
+        rows = H.sum(axis=1).reshape(len(blk), K).max(axis=1)
+        q = self.problem.penalty.quadratic[blk, 0]
+        return rows + q, len(blk) * self.problem.lipschitz[blk]
+
+
+class GaussSouthwellQuadratic(GreedyRule):
+    """GSQ: ``s_b' H_b^-1 s_b``, the exact decrease of the block's matrix step.
+
+    Fixed blocks: cached ``H_b^-1`` per block. Variable blocks and working sets:
+    the best ``tau``-sparse minimiser of the quadratic model by iterative hard
+    thresholding (IHT), its support being the block (the support of ``x`` is
+    kept in a working set).
+
+    Deviation from the paper's IHT (step ``1/L`` for the global ``L``): the steps
+    are Jacobi-scaled (``1/L_i``), start from the GSL choice, and an iterate is kept
+    only if it lowers the model, because with badly scaled coordinates a ``1/L``
+    step is dominated by the largest ``|g_i|`` and the rule collapses to plain GS.
+    """
+
+    def __init__(self, problem):
+        super().__init__(problem)
+        if problem.units.grouped:
+            raise ValueError("selection='gsq' needs a separable penalty.")
+        self._inverses = None
+
+    def scores(self, G, x, tau):  # used to order forests: the per-coordinate GSL score
+        s = self.problem.direction(G, x)
+        return np.sum(s * s, axis=1) / self.problem.lipschitz
+
+    def fixed(self, it, G, x, partition):
+        if self._inverses is None:
+            self._inverses = partition.inverse_hessians()
+        inv, flat = self._inverses
+        s = np.append(self.problem.direction(G, x).ravel(), 0.0)[flat]
+        return int(np.argmax(np.einsum("mi,mij,mj->m", s, inv, s))), None
+
+    def variable(self, it, G, x, tau):
+        return self._iht(G, x, tau, None), None
+
+    def working_set(self, G, x, support, size):
+        return self._iht(G, x, size, support), None
+
+    def _iht(self, G, x, tau, forced):
+        problem = self.problem
+        s = problem.direction(G, x)
+        L = problem.lipschitz[:, None]
+        q = problem.penalty.quadratic
 
         def model(d):
-            return float(np.sum(s * d) + 0.5 * np.sum(d * (self.datafit.hessian_bound_matvec(d)
-                                                            + self.l2 * d)))  # fmt: skip
+            Hd = problem.datafit.hessian_bound_matvec(d) + q * d
+            return float(np.sum(s * d) + 0.5 * np.sum(d * Hd))
 
-        def hard_threshold(step, weight):
-            keep = np.argpartition(-np.sum(weight * step**2, axis=1), tau - 1)[:tau]
+        def hard_threshold(step):
+            weight = np.sum(L * step**2, axis=1)
+            if forced is not None:
+                weight = np.where(forced, np.inf, weight)
+            keep = top(weight, tau)
             out = np.zeros_like(step)
             out[keep] = step[keep]
             return out, keep
 
-        d, keep = hard_threshold(-s / L, L)
+        d, keep = hard_threshold(-s / L)
         best, best_keep = model(d), keep
         for _ in range(10):
-            Hd = self.datafit.hessian_bound_matvec(d) + self.l2 * d
-            d, keep = hard_threshold(d - (s + Hd) / L, L)
+            Hd = problem.datafit.hessian_bound_matvec(d) + q * d
+            d, keep = hard_threshold(d - (s + Hd) / L)
             value = model(d)
             if value < best - 1e-15 * abs(best):
                 best, best_keep = value, keep
@@ -214,76 +378,38 @@ class Selector:
                 break
         return best_keep
 
-    # --- selection -------------------------------------------------------------------
-    def select(self, it, G, x):
-        """Return ``(block indices, block id or None)`` for iteration ``it``."""
-        if self.blocks == "fixed":
-            m = len(self.partition)
-            if self.selection == "cyclic":
-                b = it % m
-            elif self.selection == "random":
-                b = int(self.rng.integers(m))
-            elif self.selection == "lipschitz":
-                w = self.block_L()
-                b = int(self.rng.choice(m, p=w / w.sum()))
-            else:
-                b = int(np.argmax(self._block_scores(G, x)))
-            return self.partition[b], b
-        if self.blocks == "forest":
-            return self._forest(it, G, x), None
-        return self._variable(it, G, x), None
 
-    def _variable(self, it, G, x):
-        p, tau, rule = self.p, self.tau, self.selection
-        if rule == "cyclic":
-            n_chunks = -(-p // tau)
-            if self._epoch_perm is None or it % n_chunks == 0:
-                self._epoch_perm = self.rng.permutation(p)
-            c = it % n_chunks
-            return np.sort(self._epoch_perm[c * tau : (c + 1) * tau])
-        if rule == "random":
-            return np.sort(self.rng.choice(p, tau, replace=False))
-        if rule == "lipschitz":
-            prob = self.L / self.L.sum()
-            return np.sort(self.rng.choice(p, tau, replace=False, p=prob))
-        scores = self.coordinate_scores(G, x)
-        if self.working_set:
-            if np.all(self.l1 == 0) and not self.nonneg.any():
-                tau = self.ws_cap  # smooth penalty: every coordinate ends up non-zero
-            else:
-                support = np.any(x != 0, axis=1)
-                tau = min(self.ws_cap, self._working_set_size(support, scores))
-                # The support first (best-scored first if it exceeds the cap), then the rest.
-                scores = np.where(support, scores + scores.max() + 1.0, scores)
-        elif rule == "gsq":
-            return np.sort(self._iht_block(G, x))
-        if tau >= p:
-            return np.arange(p)
-        return np.sort(np.argpartition(-scores, tau - 1)[:tau])
+class GaussSouthwellProximal(GreedyRule):
+    """GS-q: the exact decrease of a proximal step with curvature ``L`` (``L_b`` on fixed blocks)."""
 
-    def _working_set_size(self, support, scores):
-        """Support plus ``max(100, |support|)`` others, fewer if fewer violate the KKT.
+    def __init__(self, problem):
+        super().__init__(problem)
+        self._curvature = problem.lipschitz
+        if problem.units.grouped:  # one curvature per group: the group's own bound
+            units = problem.units
+            self._curvature = np.empty(problem.datafit.n_features)
+            for u in range(units.count):
+                members = units.expand([u])
+                self._curvature[members] = problem.block_lipschitz(members)
 
-        Doubling the support is the sizing of skglm and celer (which start from
-        10). Departures, all about work rather than the selection: coordinates
-        outside the support whose GS-q score is zero (their proximal step stays at
-        0) are not added beyond the count of those that would move, since each
-        costs a column pass per inner epoch; the first set holds up to 100 and,
-        when the last working set filled up (90% of it became support), it grows
-        fourfold, so a large support is reached in fewer full gradient passes.
-        """
-        n_support = int(support.sum())
-        n_violators = int(np.count_nonzero(scores[~support] > 0))
-        grow = max(FIRST_WORKING_SET, n_support)
-        if self._last_tau is not None and n_support >= 0.9 * self._last_tau:
-            grow = max(FIRST_WORKING_SET, 3 * n_support)
-        tau = n_support + min(grow, max(n_violators, 1))
-        self._last_tau = tau
-        return tau
+    def scores(self, G, x, tau):
+        gains = proximal_scores(G, x, self.problem.penalty, self._curvature)
+        return self.problem.units.reduce(gains)
 
-    def _forest(self, it, G, x):
-        if self.greedy:
-            order = np.argsort(-self.coordinate_scores(G, x), kind="stable")
-        else:
-            order = self.rng.permutation(self.p)
-        return greedy_forest(self.graph, order, max_size=self.forest_cap)
+    def fixed(self, it, G, x, partition):
+        curv = partition.lipschitz()[partition.block_of]
+        gains = proximal_scores(G, x, self.problem.penalty, curv)
+        return int(np.argmax(partition.sum_per_block(gains))), None
+
+
+RULES = {
+    "cyclic": Cyclic,
+    "random": Random,
+    "lipschitz": LipschitzSampling,
+    "gs": GaussSouthwell,
+    "gsl": GaussSouthwellLipschitz,
+    "gsd": GaussSouthwellDiagonal,
+    "gsq": GaussSouthwellQuadratic,
+    "gs-q": GaussSouthwellProximal,
+}
+SELECTIONS = tuple(RULES)

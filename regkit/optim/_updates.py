@@ -3,8 +3,8 @@ message passing on forests.
 
 Every update minimises, over the block step ``d``, a model of
 ``F(x + U_b d) = f(x + U_b d) + h(x + U_b d)`` where ``f`` holds the datafit and the
-``l2`` part of the penalty and ``h`` the ``l1`` / sign part, which enters through
-its proximal map. All but Newton minimise an upper bound of ``F``, so they never
+quadratic part of the penalty and ``g`` (the rest of ``h``) enters through its
+proximal map. All but Newton minimise an upper bound of ``F``, so they never
 increase it; Newton backtracks until the Armijo condition holds.
 """
 
@@ -12,25 +12,49 @@ import numpy as np
 import scipy.linalg
 
 from regkit.optim import _kernels
-from regkit.optim._penalties import prox_l1
-from regkit.optim._selection import block_lipschitz
 
-UPDATES = ("gradient", "adaptive", "matrix", "newton", "message-passing")
-# Beyond this many block coordinates, least squares solves the block by compiled
-# CD on the residual instead of forming the block Gram matrix.
+# Beyond this many block coordinates, a datafit with an exact residual-based block
+# solver (least squares) uses it instead of forming the block Gram matrix.
 _GRAM_LIMIT = 64
 
 
-def _l1_part(x, l1):
-    return float(np.sum(l1 * np.abs(x)))
+def _smooth_qp(H, G):
+    try:
+        c, low = scipy.linalg.cho_factor(H, check_finite=False)
+        return -scipy.linalg.cho_solve((c, low), G.ravel())
+    except np.linalg.LinAlgError:
+        return -np.linalg.lstsq(H, G.ravel(), rcond=None)[0]
 
 
-def solve_block_qp(H, G, xb, l1, nonneg, tol=1e-12, max_epochs=2000):
-    """Block step ``argmin_d G'd + d'Hd/2 + sum(l1 |x_b + d|)``, ``x_b + d >= 0`` where asked.
+def _group_qp(H, G, u, penalty, idx, K, max_epochs, tol):
+    """Block CD over the groups of the block on the flattened QP (in place on ``u``)."""
+    members, starts, levels = penalty.group_kernel()
+    n_features = penalty.quadratic.shape[0]
+    group_of = np.empty(n_features, dtype=np.int64)
+    group_of[members] = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
+    position = np.full(n_features, -1, dtype=np.int64)
+    position[idx] = np.arange(len(idx))
+    local, local_starts, local_levels, glips = [], [0], [], []
+    for g in np.unique(group_of[idx]):
+        rows = position[members[starts[g] : starts[g + 1]]]
+        flat = (rows[:, None] * K + np.arange(K)).ravel()
+        local.append(flat)
+        local_starts.append(local_starts[-1] + len(flat))
+        local_levels.append(levels[g])
+        glips.append(np.linalg.eigvalsh(H[np.ix_(flat, flat)])[-1])
+    q = G.ravel() - H @ u
+    _kernels.qp_group_cd(np.ascontiguousarray(H), q, u, np.concatenate(local).astype(np.int64),
+                         np.array(local_starts, dtype=np.int64), np.array(local_levels),
+                         np.array(glips), max_epochs, tol)  # fmt: skip
 
-    Smooth problems are a Cholesky solve (least squares when ``H`` is singular),
-    the others a compiled cyclic coordinate descent on the small QP started at
-    ``d = 0``, so the model value never increases.
+
+def solve_block_qp(H, G, xb, penalty, idx, tol=1e-12, max_epochs=2000):
+    """Block step ``argmin_d G'd + d'Hd/2 + g(x_b + d)`` for a bound penalty's non-smooth part ``g``.
+
+    A smooth block is a Cholesky solve (least squares when ``H`` is singular);
+    otherwise a compiled cyclic coordinate descent (block CD over groups for a
+    group penalty) on the small QP, started at ``d = 0`` so the model value never
+    increases.
 
     Parameters
     ----------
@@ -40,10 +64,10 @@ def solve_block_qp(H, G, xb, l1, nonneg, tol=1e-12, max_epochs=2000):
         Block gradient of the smooth part.
     xb : ndarray of shape (m, K)
         Current block values.
-    l1 : ndarray of shape (m, 1) or (m, K)
-        L1 strengths.
-    nonneg : ndarray of bool, shape (m, 1) or (m, K)
-        Sign constraints.
+    penalty : BasePenalty
+        The bound penalty.
+    idx : ndarray of int
+        The block's coordinates (whole groups for a group penalty).
     tol : float, default=1e-12
         Inner stopping tolerance on the coordinate changes.
     max_epochs : int, default=2000
@@ -56,119 +80,152 @@ def solve_block_qp(H, G, xb, l1, nonneg, tol=1e-12, max_epochs=2000):
     Examples
     --------
     >>> import numpy as np
-    >>> from regkit.optim import solve_block_qp
+    >>> from regkit.optim import L1, solve_block_qp
     >>> H, G = np.array([[2.0, 0.0], [0.0, 1.0]]), np.array([[-4.0], [0.5]])
-    >>> solve_block_qp(H, G, np.zeros((2, 1)), np.full((2, 1), 1.0), np.zeros((2, 1), bool))
+    >>> solve_block_qp(H, G, np.zeros((2, 1)), L1(1.0).bind(2), np.arange(2))
     array([[1.5],
            [0. ]])
     """
     shape = G.shape
-    if not np.any(l1) and not np.any(nonneg):
-        try:
-            c, low = scipy.linalg.cho_factor(H, check_finite=False)
-            return -scipy.linalg.cho_solve((c, low), G.ravel()).reshape(shape)
-        except np.linalg.LinAlgError:
-            return -np.linalg.lstsq(H, G.ravel(), rcond=None)[0].reshape(shape)
+    K = shape[1]
+    if penalty.is_separable:
+        kind, a, b, nonneg = penalty.coordinate_kernel()
+        if not (np.any(a[idx]) or np.any(nonneg[idx])):
+            return _smooth_qp(H, G).reshape(shape)
+        u = xb.ravel().copy()
+        q = G.ravel() - H @ u
+        a, b, nonneg = (np.ascontiguousarray(np.repeat(v[idx], K)) for v in (a, b, nonneg))
+        _kernels.qp_cd(np.ascontiguousarray(H), q, u, kind, a, b, nonneg, max_epochs, tol)
+        return u.reshape(shape) - xb
     u = xb.ravel().copy()
-    q = G.ravel() - H @ u
-    l1f = np.ascontiguousarray(np.broadcast_to(l1, shape).ravel(), dtype=np.float64)
-    nnf = np.ascontiguousarray(np.broadcast_to(nonneg, shape).ravel())
-    _kernels.qp_cd(np.ascontiguousarray(H), q, u, l1f, nnf, max_epochs, tol)
+    _group_qp(H, G, u, penalty, idx, K, max_epochs, tol)
     return u.reshape(shape) - xb
 
 
-class Updater:
-    """Computes and applies the step of one block (see the module docstring).
+class BlockUpdate:
+    """A block update: the interface of the updates below.
 
     Parameters
     ----------
-    update : str
-        One of :data:`UPDATES`.
-    datafit, l1, l2, nonneg
-        The problem (penalty arrays of shape ``(n_features, 1)``).
-    diagonal : ndarray or None
-        Per-coordinate curvature for a diagonally scaled gradient step (GSD).
+    problem : Problem
+        The problem being solved.
     """
 
-    def __init__(self, update, datafit, l1, l2, nonneg, diagonal=None):
-        if update not in UPDATES:
-            raise ValueError(f"update must be one of {UPDATES}, got {update!r}.")
-        if update == "message-passing" and not hasattr(datafit, "solve_forest_block"):
-            raise ValueError("update='message-passing' needs a graph objective (GraphQuadratic).")
-        if update == "message-passing" and (np.any(l1) or np.any(nonneg)):
-            raise ValueError("update='message-passing' needs a smooth penalty (none or L2).")
-        self.update, self.datafit = update, datafit
-        self.l1, self.l2, self.nonneg = l1, l2, nonneg
-        self.diagonal = diagonal
+    def __init__(self, problem):
+        self.problem = problem
         self._cache = {}
-        self.adaptive_L = np.ones(datafit.n_features)
 
-    def _smooth_delta(self, trial, f0, xb, d, t, l2b):
-        """Change of the smooth part ``f`` (datafit + l2) along ``t d``."""
-        return trial(t) - f0 + 0.5 * float(np.sum(l2b * ((xb + t * d) ** 2 - xb**2)))
+    def step(self, state, x, block, Gb, inner_tol):
+        """Update ``x[block.idx]`` and ``state`` in place; return the step length used."""
+        raise NotImplementedError
 
-    def step(self, state, x, idx, block_id, Gb, inner_tol):
-        """Update ``x[idx]`` and ``state`` in place; return the step length used."""
-        upd, datafit = self.update, self.datafit
+    def _prox_step(self, x, idx, Gb, curv):
+        """The proximal gradient step ``d`` on the block with per-coordinate curvature."""
         xb = x[idx]
-        l1b, l2b, nnb = self.l1[idx], self.l2[idx], self.nonneg[idx]
-        K = datafit.n_outputs
-        if (
-            upd in ("matrix", "newton")
-            and len(idx) > _GRAM_LIMIT
-            and hasattr(datafit, "solve_block_cd")
-        ):
+        curv = np.broadcast_to(curv, (len(idx),))
+        return self.problem.penalty.prox(xb - Gb / curv[:, None], 1.0 / curv, idx) - xb
+
+    def _apply(self, state, x, idx, d, t=1.0):
+        datafit = self.problem.datafit
+        datafit.commit(state, datafit.trial(state, idx, d), t)
+        x[idx] = x[idx] + t * d
+        return t
+
+    def _block_lipschitz(self, block):
+        key = block.block_id
+        if key is None or key not in self._cache:
+            self._cache[key] = self.problem.block_lipschitz(block.idx)
+        return self._cache[key]
+
+    def _smooth_change(self, trial, f0, xb, d, t, qb):
+        """Change of the smooth part (datafit + quadratic part) along ``t d``."""
+        return trial(t) - f0 + 0.5 * float(np.sum(qb * ((xb + t * d) ** 2 - xb**2)))
+
+    def _nonsmooth(self, xb, idx):
+        return float(np.sum(self.problem.penalty.nonsmooth_values(xb, idx)))
+
+
+class GradientUpdate(BlockUpdate):
+    """Proximal gradient step with the block Lipschitz constant (or the rule's diagonal)."""
+
+    def step(self, state, x, block, Gb, inner_tol):
+        curv = block.curvature if block.curvature is not None else self._block_lipschitz(block)
+        return self._apply(state, x, block.idx, self._prox_step(x, block.idx, Gb, curv))
+
+
+class AdaptiveUpdate(BlockUpdate):
+    """Per-coordinate estimates of ``L`` (start at 1), doubled until sufficient decrease."""
+
+    def __init__(self, problem):
+        super().__init__(problem)
+        self.estimates = np.ones(problem.datafit.n_features)
+
+    def step(self, state, x, block, Gb, inner_tol):
+        datafit, idx = self.problem.datafit, block.idx
+        xb, qb = x[idx], self.problem.penalty.quadratic[idx]
+        L = float(self.estimates[idx].max())
+        f0 = datafit.value(state)
+        for _ in range(60):
+            d = self._prox_step(x, idx, Gb, L)
+            trial = datafit.trial(state, idx, d)
+            bound = float(np.sum(Gb * d)) + 0.5 * L * float(np.sum(d * d))
+            if self._smooth_change(trial, f0, xb, d, 1.0, qb) <= bound + 1e-12 * abs(f0):
+                break
+            L *= 2.0
+        self.estimates[idx] = L
+        datafit.commit(state, trial, 1.0)
+        x[idx] = xb + d
+        return 1.0
+
+
+class MatrixUpdate(BlockUpdate):
+    """Exact minimiser of the block model with the fixed Hessian bound ``H_b`` (+ ``q``)."""
+
+    def step(self, state, x, block, Gb, inner_tol):
+        datafit, idx = self.problem.datafit, block.idx
+        if datafit.exact_block_solver and len(idx) > _GRAM_LIMIT:
             # Least squares: the exact block minimiser, without forming the Gram matrix.
-            datafit.solve_block_cd(state, x, idx, self.l1, self.l2, self.nonneg, 1000, inner_tol)
+            datafit.solve_block_exact(state, x, idx, self.problem.penalty, datafit.lipschitz,
+                                      1000, inner_tol)  # fmt: skip
             return 1.0
-        if upd == "gradient":
-            if self.diagonal is not None:
-                curv = self.diagonal[idx][:, None]
-            else:
-                key = ("L", block_id)
-                if block_id is None or key not in self._cache:
-                    self._cache[key] = block_lipschitz(datafit, idx, self.l2)
-                curv = self._cache[key]
-            d = prox_l1(xb - Gb / curv, l1b / curv, nnb) - xb
-            return self._apply(state, x, idx, d, 1.0)
-        if upd == "adaptive":
-            L = float(self.adaptive_L[idx].max())
-            f0 = datafit.value(state)
-            for _ in range(60):
-                d = prox_l1(xb - Gb / L, l1b / L, nnb) - xb
-                trial = datafit.trial(state, idx, d)
-                bound = float(np.sum(Gb * d)) + 0.5 * L * float(np.sum(d * d))
-                if self._smooth_delta(trial, f0, xb, d, 1.0, l2b) <= bound + 1e-12 * abs(f0):
-                    break
-                L *= 2.0
-            self.adaptive_L[idx] = L
-            datafit.commit(state, trial, 1.0)
-            x[idx] = xb + d
-            return 1.0
-        if upd == "message-passing":
-            d = datafit.solve_forest_block(idx, l2b[:, 0], -Gb)
-            return self._apply(state, x, idx, d, 1.0)
-        # matrix / newton: a (proximal) Newton step on the block
-        if upd == "matrix":
-            key = ("H", block_id)
-            if block_id is None or key not in self._cache:
-                self._cache[key] = datafit.block_hessian_bound(idx) + np.diag(
-                    np.repeat(l2b[:, 0], K)
-                )
-            H = self._cache[key]
-        else:
-            H = datafit.block_hessian(state, idx) + np.diag(np.repeat(l2b[:, 0], K))
-        d = solve_block_qp(H, Gb, xb, l1b, nnb)
-        if upd == "matrix" or datafit.quadratic:
-            return self._apply(state, x, idx, d, 1.0)
-        # Armijo backtracking on F along the (proximal) Newton direction.
+        d = solve_block_qp(self._hessian(state, block), Gb, x[idx], self.problem.penalty, idx)
+        return self._finish(state, x, idx, Gb, d)
+
+    def _with_quadratic(self, H, idx):
+        K = self.problem.datafit.n_outputs
+        return H + np.diag(np.repeat(self.problem.penalty.quadratic[idx, 0], K))
+
+    def _hessian(self, state, block):
+        key = ("H", block.block_id)
+        if block.block_id is None or key not in self._cache:
+            H = self.problem.datafit.block_hessian_bound(block.idx)
+            self._cache[key] = self._with_quadratic(H, block.idx)
+        return self._cache[key]
+
+    def _finish(self, state, x, idx, Gb, d):
+        return self._apply(state, x, idx, d)
+
+
+class NewtonUpdate(MatrixUpdate):
+    """Exact block Hessian: proximal Newton with Armijo backtracking (exact on quadratics)."""
+
+    def _hessian(self, state, block):
+        H = self.problem.datafit.block_hessian(state, block.idx)
+        return self._with_quadratic(H, block.idx)
+
+    def _finish(self, state, x, idx, Gb, d):
+        datafit = self.problem.datafit
+        if datafit.quadratic:
+            return self._apply(state, x, idx, d)
+        xb, qb = x[idx], self.problem.penalty.quadratic[idx]
         f0 = datafit.value(state)
         trial = datafit.trial(state, idx, d)
-        h0 = _l1_part(xb, l1b)
-        decrease = float(np.sum(Gb * d)) + _l1_part(xb + d, l1b) - h0
+        h0 = self._nonsmooth(xb, idx)
+        decrease = float(np.sum(Gb * d)) + self._nonsmooth(xb + d, idx) - h0
         t = 1.0
         for _ in range(40):
-            change = self._smooth_delta(trial, f0, xb, d, t, l2b) + _l1_part(xb + t * d, l1b) - h0
+            change = (self._smooth_change(trial, f0, xb, d, t, qb)
+                      + self._nonsmooth(xb + t * d, idx) - h0)  # fmt: skip
             # The slack absorbs rounding once the decrease is at machine precision.
             if change <= 1e-4 * t * decrease + 1e-14 * abs(f0):
                 break
@@ -179,8 +236,36 @@ class Updater:
         x[idx] = xb + t * d
         return t
 
-    def _apply(self, state, x, idx, d, t):
-        trial = self.datafit.trial(state, idx, d)
-        self.datafit.commit(state, trial, t)
-        x[idx] = x[idx] + t * d
-        return t
+
+class MessagePassingUpdate(BlockUpdate):
+    """Exact solve of a forest block of a graph quadratic by Gaussian belief propagation."""
+
+    def __init__(self, problem):
+        super().__init__(problem)
+        if problem.datafit.graph is None:
+            raise ValueError("update='message-passing' needs a graph objective (GraphQuadratic).")
+        if not problem.penalty.is_smooth or not problem.penalty.is_separable:
+            raise ValueError("update='message-passing' needs a smooth penalty (none or L2).")
+
+    def step(self, state, x, block, Gb, inner_tol):
+        idx = block.idx
+        q = self.problem.penalty.quadratic[idx, 0]
+        d = self.problem.datafit.solve_forest_block(idx, q, -Gb)
+        return self._apply(state, x, idx, d)
+
+
+UPDATE_CLASSES = {
+    "gradient": GradientUpdate,
+    "adaptive": AdaptiveUpdate,
+    "matrix": MatrixUpdate,
+    "newton": NewtonUpdate,
+    "message-passing": MessagePassingUpdate,
+}
+UPDATES = tuple(UPDATE_CLASSES)
+
+
+def make_update(update, problem):
+    """The :class:`BlockUpdate` named ``update`` (one of :data:`UPDATES`)."""
+    if update not in UPDATE_CLASSES:
+        raise ValueError(f"update must be one of {UPDATES}, got {update!r}.")
+    return UPDATE_CLASSES[update](problem)
