@@ -9,10 +9,10 @@ squares, multinomial logistic regression and multi-class label propagation share
 one engine. :class:`BaseDatafit` lists everything the solver may use.
 """
 import numpy as np
-import scipy.linalg.blas
 import scipy.sparse as sp
 
 from regkit.optim import _kernels
+from regkit.optim._columns import block_dot, block_gram, block_matvec
 
 
 class _State:
@@ -26,21 +26,6 @@ def _as_design(A):
     if sp.issparse(A):
         return sp.csc_array(A, dtype=np.float64)
     return np.asfortranarray(A, dtype=np.float64)
-
-
-def _columns(A, idx):
-    return A[:, idx]
-
-
-def _weighted_gram(Ab, s):
-    """``Ab' diag(s) Ab`` as a dense array."""
-    if sp.issparse(Ab):
-        return np.asarray((Ab.T @ (sp.diags_array(s) @ Ab)).toarray())
-    if np.all(s >= 0):
-        # A symmetric rank-k update does half the work of a general product.
-        G = scipy.linalg.blas.dsyrk(1.0, np.asfortranarray(Ab * np.sqrt(s)[:, None]), trans=1)
-        return np.triu(G) + np.triu(G, 1).T
-    return (Ab * s[:, None]).T @ Ab
 
 
 def _power_iteration(matvec, p, K, n_iter=50, seed=0):
@@ -374,6 +359,8 @@ class _GLMDatafit(BaseDatafit):
         self.n_outputs = n_outputs
         self._lipschitz = None
         self._global_lipschitz = None
+        self._curvature_cache = None
+        self._grad_zero = None
 
     # --- state ---------------------------------------------------------------
     def _offset(self):
@@ -392,15 +379,22 @@ class _GLMDatafit(BaseDatafit):
     def value_at_zero(self):
         return self.value(self.init_state(np.zeros((self.n_features, self.n_outputs))))
 
+    def gradient_at_zero(self):
+        if self._grad_zero is None:  # data-only: cached for warm-started solves
+            self._grad_zero = self._gradient_at_zero()
+        return self._grad_zero
+
+    def _gradient_at_zero(self):
+        return self.gradient(self.init_state(np.zeros((self.n_features, self.n_outputs))))
+
     def gradient(self, state):
         return np.asarray(self.A.T @ self._dloss(state.z)).reshape(self.n_features, -1)
 
     def block_gradient(self, state, idx):
-        Ab = _columns(self.A, idx)
-        return np.asarray(Ab.T @ self._dloss(state.z)).reshape(len(idx), -1)
+        return block_dot(self.A, idx, self._dloss(state.z))
 
     def trial(self, state, idx, d):
-        dz = np.asarray(_columns(self.A, idx) @ d)
+        dz = block_matvec(self.A, idx, d)
 
         def value(t):
             return self._loss(state.z + t * dz)
@@ -416,7 +410,7 @@ class _GLMDatafit(BaseDatafit):
     def lipschitz(self):
         """Per-coordinate bounds ``L_i`` on the diagonal of the Hessian bound."""
         if self._lipschitz is None:
-            s, B = self._curvature_bound()
+            s, B = self._curvature()
             A = self.A
             constant = np.ptp(s) == 0  # then no squared copy of A is needed
             if sp.issparse(A) and constant:
@@ -432,17 +426,23 @@ class _GLMDatafit(BaseDatafit):
 
     def gershgorin(self):
         """Row sums of ``|A|' diag(s) |A| kron |B|``: a diagonal majoriser of the Hessian."""
-        s, B = self._curvature_bound()
+        s, B = self._curvature()
         absA = abs(self.A)
         rows = np.asarray(absA.T @ (s * np.asarray(absA @ np.ones(self.n_features)).ravel()))
         return rows.ravel() * np.abs(B).sum(axis=1).max()
 
+    def _curvature(self):
+        if self._curvature_cache is None:  # data-only: computed once
+            self._curvature_cache = self._curvature_bound()
+        return self._curvature_cache
+
     def block_hessian_bound(self, idx):
-        s, B = self._curvature_bound()
-        return np.kron(_weighted_gram(_columns(self.A, idx), s), B)
+        s, B = self._curvature()
+        gram = block_gram(self.A, idx, s)
+        return gram * B[0, 0] if B.shape == (1, 1) else np.kron(gram, B)
 
     def hessian_bound_matvec(self, D):
-        s, B = self._curvature_bound()
+        s, B = self._curvature()
         return np.asarray(self.A.T @ (s[:, None] * np.asarray(self.A @ D))) @ B
 
     @property

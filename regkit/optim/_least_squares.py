@@ -60,14 +60,14 @@ class LeastSquares(_GLMDatafit):
         theta = -scale * state.z / self.n_samples
         return float(np.sum(theta * self.b) - 0.5 * self.n_samples * np.sum(theta * theta))
 
-    def gradient_at_zero(self):
+    def _gradient_at_zero(self):
         A = self.A
         if sp.issparse(A) and self.n_outputs == 1 and self._lipschitz is None:
             # The Lipschitz constants and A'b share one pass over the data.
             sq, dot = _kernels.column_sq_norms_dot_csc(A.data, A.indices, A.indptr, self.b[:, 0])
             self._lipschitz = sq / self.n_samples
             return (-dot / self.n_samples)[:, None]
-        return super().gradient_at_zero()
+        return super()._gradient_at_zero()
 
     def init_state(self, x):
         state = super().init_state(x)

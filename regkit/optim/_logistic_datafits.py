@@ -3,7 +3,8 @@
 import numpy as np
 from scipy.special import expit, log_expit, logsumexp, xlogy
 
-from regkit.optim._datafits import _columns, _GLMDatafit, _weighted_gram
+from regkit.optim._columns import block_gram
+from regkit.optim._datafits import _GLMDatafit
 
 
 class Logistic(_GLMDatafit):
@@ -47,7 +48,7 @@ class Logistic(_GLMDatafit):
 
     def block_hessian(self, state, idx):
         sig = expit(state.z[:, 0])
-        return _weighted_gram(_columns(self.A, idx), self.c[:, 0] * sig * (1 - sig))
+        return block_gram(self.A, idx, self.c[:, 0] * sig * (1 - sig))
 
     def _neg_conjugate(self, state, scale):
         q = scale * expit(-self.y * state.z)
@@ -104,13 +105,12 @@ class MultinomialLogistic(_GLMDatafit):
 
     def block_hessian(self, state, idx):
         P = self._probabilities(state.z)
-        Ab = _columns(self.A, idx)
         K, m = self.n_outputs, len(idx)
         H = np.zeros((m, K, m, K))
         for k in range(K):
             for j in range(k, K):
                 s = self.c[:, 0] * P[:, k] * ((k == j) - P[:, j])
-                H[:, k, :, j] = _weighted_gram(Ab, s)
+                H[:, k, :, j] = block_gram(self.A, idx, s)
                 H[:, j, :, k] = H[:, k, :, j].T
         return H.reshape(m * K, m * K)
 
