@@ -1,4 +1,4 @@
-"""What every BCD estimator shares: the solver options, their docs, the fit record."""
+"""What every BCD estimator shares: the solver options, their docs, the penalty, the record."""
 
 import warnings
 from numbers import Integral, Real
@@ -6,8 +6,31 @@ from numbers import Integral, Real
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from regkit.optim import SELECTIONS, UPDATES, BCDSolver
+from regkit.optim import (
+    L1,
+    MCP,
+    SCAD,
+    SELECTIONS,
+    UPDATES,
+    BasePenalty,
+    BCDSolver,
+    ElasticNet,
+)
 from regkit.optim._blocks import PARTITIONS
+
+PENALTY_NAMES = ("elasticnet", "l1", "l2", "mcp", "scad")
+
+PENALTY_PARAMETER = """
+penalty : {{"elasticnet", "l1", "l2", "mcp", "scad"}} or BasePenalty, default="elasticnet"
+        The penalty. Names use ``alpha`` as their strength: ``"elasticnet"``
+        (with ``l1_ratio``), ``"l1"``, ``"l2"``, and the non-convex
+        :class:`~regkit.optim.MCP` (``gamma=3``) and :class:`~regkit.optim.SCAD`
+        (``gamma=3.7``), which reduce the lasso's bias on large coefficients. A
+        :class:`~regkit.optim.BasePenalty` object (e.g.
+        :class:`~regkit.optim.GroupLasso`, :class:`~regkit.optim.WeightedL1`, an
+        ``MCP`` with another ``gamma``) carries its own strength on {scale};
+        ``alpha``, ``l1_ratio`` and ``positive`` then do not apply.
+"""
 
 BCD_PARAMETERS = """
 selection : {"cyclic", "random", "lipschitz", "gs", "gsl", "gsd", "gsq", "gs-q"}, \
@@ -59,6 +82,11 @@ BCD_ATTRIBUTES = """
 n_iter_ : int
         Block updates done (at least 1).
 
+    dual_gap_ : float
+        Duality gap of the returned solution, on the scale of the objective above
+        (NaN for non-convex penalties, which have none: see ``history_``'s
+        ``kkt``, the stationarity measure).
+
     history_ : list of dict
         One record per iteration (0 is the start): ``objective``, ``gap``,
         ``kkt``, ``seconds``, ``block_size``, ``block``, ``support_size``.
@@ -79,6 +107,43 @@ BCD_CONSTRAINTS = {
     "callback": [callable, None],
     "random_state": ["random_state"],
 }
+
+
+def make_penalty(penalty, alpha, l1_ratio=1.0, positive=False):
+    """The :class:`BasePenalty` an estimator's ``penalty`` parameter stands for.
+
+    Parameters
+    ----------
+    penalty : str or BasePenalty
+        One of :data:`PENALTY_NAMES`, or a penalty object (returned as is).
+    alpha : float
+        Strength of the named penalties.
+    l1_ratio : float, default=1.0
+        Share of the L1 part (``"elasticnet"`` only).
+    positive : bool, default=False
+        Non-negative coefficients (``"elasticnet"``, ``"l1"``, ``"l2"`` only).
+
+    Returns
+    -------
+    penalty : BasePenalty
+    """
+    if isinstance(penalty, BasePenalty):
+        if positive:
+            raise ValueError(
+                "positive=True applies to the named penalties; a penalty object carries its "
+                "own constraints (e.g. L1(alpha, positive=True))."
+            )
+        return penalty
+    if penalty in ("mcp", "scad") and positive:
+        raise ValueError(f"positive=True is not available with penalty={penalty!r}.")
+    named = {
+        "elasticnet": lambda: ElasticNet(alpha, l1_ratio, nonneg=positive),
+        "l1": lambda: L1(alpha, positive=positive),
+        "l2": lambda: ElasticNet(alpha, 0.0, nonneg=positive),
+        "mcp": lambda: MCP(alpha),
+        "scad": lambda: SCAD(alpha),
+    }
+    return named[penalty]()
 
 
 def bcd_doc(**defaults):
@@ -110,11 +175,22 @@ class BCDFitMixin:
             callback=self.callback,
         )
 
-    def _record_result(self, result):
+    def _solve_problem(self, problem):
+        """Solve a :class:`LinearProblem`, record the result, return the solution ``W``."""
+        penalty = problem.penalty()
+        if penalty is None:  # the penalty dominates beyond float range: W = 0 exactly
+            self.n_iter_, self.history_, self.converged_, self.dual_gap_ = 1, [], True, 0.0
+            return problem.zero_start()
+        result = self._make_solver().solve(problem.datafit, penalty)
+        self._record_result(result, problem.objective_scale())
+        return result.x
+
+    def _record_result(self, result, gap_scale=1.0):
         # A problem solved at the start (e.g. all-zero targets) still counts as one pass.
         self.n_iter_ = max(1, result.n_iter)
         self.history_ = result.history
         self.converged_ = result.converged
+        self.dual_gap_ = float(result.gap) * gap_scale
         if not result.converged:
             warnings.warn(
                 f"{type(self).__name__} did not converge in {result.n_iter} block updates "

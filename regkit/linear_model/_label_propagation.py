@@ -173,7 +173,7 @@ class BCDLabelPropagation(ClassifierMixin, BCDFitMixin, BaseEstimator):
             F[u] = np.clip(result.x, 0.0, None)
             self._record_result(result)
         else:
-            self.n_iter_, self.history_, self.converged_ = 1, [], True
+            self.n_iter_, self.history_, self.converged_, self.dual_gap_ = 1, [], True, np.nan
         self.X_train_ = X
         self.label_distributions_ = self._normalise(F)
         self.transduction_ = self.classes_[np.argmax(self.label_distributions_, axis=1)]
