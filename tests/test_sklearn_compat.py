@@ -17,6 +17,8 @@ FAST_PARAMS = {
     "BCDLabelPropagation": {"n_neighbors": 5, "max_iter": 500},
     "BCDLogisticRegression": {"max_iter": 200},
     "BCDRegressor": {"alpha": 0.01, "max_iter": 200},
+    "BCDRegressorCV": {"alphas": 5, "cv": 3, "max_iter": 200},
+    "BCDLogisticRegressionCV": {"alphas": 5, "cv": 3, "max_iter": 200},
     "NeuralRegressor": {**NEURAL_FAST, "hidden_layer_sizes": (16,)},
     # batch_size 8: see HistogramRegressor (one full batch makes the weight check flaky).
     "ARNetRegressor": {**NEURAL_FAST, "batch_size": 8},

@@ -113,6 +113,14 @@ class LinearProblem:
                           tol=0.0, max_iter=30).solve(self.datafit, pinned).x  # fmt: skip
         return W
 
+    def critical_alpha(self):
+        """Smallest strength of the penalty family with an all-zero solution (``alpha_max``)."""
+        datafit = self.datafit
+        grad = datafit.gradient(datafit.init_state(self.zero_start()))[: self.n_features]
+        with np.errstate(over="ignore"):  # to the original units of X and y
+            grad = grad * (np.float64(self.x_scale) * np.float64(self.y_scale))
+        return self.user_penalty.bind(self.n_features).critical_alpha(grad)
+
     def coef_intercept(self, W):
         """Coefficients ``(n_outputs, n_features)`` and intercepts ``(n_outputs,)`` of ``W``."""
         ratio = self.y_scale / self.x_scale

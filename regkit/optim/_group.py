@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from regkit.optim._penalties import BasePenalty, _check_alpha, _check_weights
+from regkit.optim._penalties import BasePenalty, _check_alpha, _check_weights, _critical
 
 
 def _as_groups(groups, n_features):
@@ -127,15 +127,12 @@ class GroupLasso(BasePenalty):
     def critical_alpha(self, grad):
         unit = self.with_alpha(1.0).bind(self._n_features)._levels
         norms = self._group_norms(grad, np.arange(self._n_features))
-        scored = unit > 0
-        if not np.any(scored):
-            return 0.0
-        return float(np.max(norms[scored] / unit[scored]))
+        return _critical(norms, unit, np.zeros(len(unit), dtype=bool))
 
     def dual_scale(self, u):
         norms = self._group_norms(u, np.arange(self._n_features))
         penalised = self._levels > 0
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             ratio = np.where(norms > self._levels, self._levels / norms, 1.0)
         return float(min(1.0, np.min(ratio[penalised], initial=1.0)))
 

@@ -230,7 +230,8 @@ class BasePenalty:
     def critical_alpha(self, grad):
         """The smallest ``alpha`` at which ``x = 0`` is optimal, given the gradient at 0.
 
-        The start of a regularisation path (scikit-learn's ``alpha_max``).
+        The start of a regularisation path (scikit-learn's ``alpha_max``); ``inf``
+        when no strength makes 0 optimal (a penalty without a non-smooth part).
 
         Parameters
         ----------
@@ -370,13 +371,22 @@ class _CoordinateWise(BasePenalty):
         level = unit._a
         g = np.where(unit._nonneg[:, None], np.maximum(-grad, 0.0), np.abs(grad))
         g = g.max(axis=1)
-        scored = level > 0
-        if not np.any(scored):
-            return 0.0
-        return float(np.max(g[scored] / level[scored]))
+        return _critical(g, level, (level == 0) & (unit._q[:, 0] > 0))
 
     def coordinate_kernel(self):
         return self._kind, self._a, self._b, self._nonneg
+
+
+def _critical(grad_norms, level, smooth_only):
+    """``max grad / level`` over the units with a level.
+
+    ``inf`` when a unit penalised only smoothly (``smooth_only``) has a gradient:
+    no strength makes it stay at 0.
+    """
+    if np.any(grad_norms[smooth_only] > 0):
+        return np.inf
+    scored = level > 0
+    return float(np.max(grad_norms[scored] / level[scored], initial=0.0))
 
 
 def _f64(a):
@@ -453,7 +463,7 @@ class SeparablePenalty(_CoordinateWise):
         uh = u[hard]
         excess = np.where(self._nonneg[hard, None], uh, np.abs(uh))
         level = self._a[hard, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             ratio = np.where(excess > level, level / excess, 1.0)
         return float(min(1.0, np.min(ratio)))
 
