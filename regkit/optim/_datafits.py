@@ -361,6 +361,7 @@ class _GLMDatafit(BaseDatafit):
         self._global_lipschitz = None
         self._curvature_cache = None
         self._grad_zero = None
+        self._gershgorin = None
 
     # --- state ---------------------------------------------------------------
     def _offset(self):
@@ -426,10 +427,12 @@ class _GLMDatafit(BaseDatafit):
 
     def gershgorin(self):
         """Row sums of ``|A|' diag(s) |A| kron |B|``: a diagonal majoriser of the Hessian."""
-        s, B = self._curvature()
-        absA = abs(self.A)
-        rows = np.asarray(absA.T @ (s * np.asarray(absA @ np.ones(self.n_features)).ravel()))
-        return rows.ravel() * np.abs(B).sum(axis=1).max()
+        if self._gershgorin is None:  # data-only: computed once
+            s, B = self._curvature()
+            absA = abs(self.A)
+            rows = np.asarray(absA.T @ (s * np.asarray(absA @ np.ones(self.n_features)).ravel()))
+            self._gershgorin = rows.ravel() * np.abs(B).sum(axis=1).max()
+        return self._gershgorin
 
     def _curvature(self):
         if self._curvature_cache is None:  # data-only: computed once
@@ -471,8 +474,9 @@ class _GLMDatafit(BaseDatafit):
 def block_lipschitz(datafit, idx, quadratic=None):
     """Largest eigenvalue of the block's Hessian bound (plus the penalty's quadratic part).
 
-    Exact for blocks of up to 512 entries; beyond, the smaller of two upper bounds:
-    the trace and the largest Gershgorin row sum of the whole Hessian bound.
+    Exact for blocks of up to 128 entries; beyond, the smallest of three upper
+    bounds: the largest eigenvalue of the whole Hessian bound (interlacing; power
+    iteration, cached), the trace and the largest Gershgorin row sum.
 
     Parameters
     ----------
@@ -490,9 +494,9 @@ def block_lipschitz(datafit, idx, quadratic=None):
     L = datafit.lipschitz
     if len(idx) == 1:
         top = L[idx[0]]
-    elif len(idx) * datafit.n_outputs <= 512:
+    elif len(idx) * datafit.n_outputs <= 128:
         top = np.linalg.eigvalsh(datafit.block_hessian_bound(idx))[-1]
     else:
-        top = min(L[idx].sum(), datafit.gershgorin()[idx].max())
+        top = min(datafit.global_lipschitz, L[idx].sum(), datafit.gershgorin()[idx].max())
     extra = 0.0 if quadratic is None else float(np.max(quadratic[idx]))
     return float(top) + extra

@@ -132,8 +132,11 @@ class BlockUpdate:
         return t
 
     def _block_lipschitz(self, block):
-        key = block.block_id
-        if key is None or key not in self._cache:
+        # Fixed blocks by id; a variable block by its coordinates (working sets repeat).
+        key = block.block_id if block.block_id is not None else block.idx.tobytes()
+        if key not in self._cache:
+            if block.block_id is None:
+                self._cache = {k: v for k, v in self._cache.items() if not isinstance(k, bytes)}
             self._cache[key] = self.problem.block_lipschitz(block.idx)
         return self._cache[key]
 
