@@ -271,7 +271,7 @@ class BaseDatafit:
         """Whether :meth:`solve_block_exact` is available (a residual-based block solver)."""
         return False
 
-    def solve_block_exact(self, state, x, idx, penalty, lipschitz, max_epochs, tol):
+    def solve_block_exact(self, state, x, idx, penalty, lipschitz, max_epochs, tol, gap_tol=0.0):
         """Minimise the objective over the rows ``idx`` exactly (to ``tol``), in place.
 
         Only called when :attr:`exact_block_solver` is True.
@@ -292,6 +292,9 @@ class BaseDatafit:
             Most passes over the block.
         tol : float
             Stop when no coordinate moves by more than ``tol`` (times its curvature).
+        gap_tol : float, default=0.0
+            Also stop once the block subproblem's duality gap is at most
+            ``gap_tol`` (convex penalties; 0 disables).
         """
         raise NotImplementedError
 

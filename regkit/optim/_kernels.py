@@ -7,12 +7,8 @@ only ever loops over blocks, never over coordinates.
 import numpy as np
 from numba import njit
 
+from regkit.optim._design import FAST, col_axpy, col_dot
 from regkit.optim._prox import L1_KIND, prox_scalar, value_scalar
-
-# Reassociation lets LLVM vectorise the dot-product reductions of the CD loops (a
-# plain float sum is one serial add chain); no flag that changes inf/NaN semantics.
-FAST = {"reassoc", "contract", "nsz"}
-
 
 @njit(cache=True, nogil=True)
 def qp_cd(H, q, u, kind, a, b, nonneg, max_epochs, tol):
@@ -106,7 +102,7 @@ def _cd_step(kind, old, grad, lip, q, a, b, nonneg):
 # A trial costs about one epoch (the residual at the extrapolated point), and most
 # working-set solves stop after a handful of epochs, so it is tried rarely: the
 # benchmark's sparse Lasso ran faster with 8 than with skglm's 5 or with none.
-ANDERSON_K = 8
+ANDERSON_K = 5
 
 
 @njit(cache=True, nogil=True)
@@ -145,7 +141,7 @@ def column_sq_norms_csc(data, indptr):
     return out
 
 
-@njit(cache=True, nogil=True, fastmath=FAST)
+@njit(cache=True, nogil=True)
 def column_sq_norms_dot_csc(data, indices, indptr, v):
     """Squared column norms and ``A' v`` of a CSC matrix in one pass over ``data``."""
     p = indptr.shape[0] - 1
@@ -175,67 +171,100 @@ def column_sq_norms_dense(A):
     return out
 
 
-@njit(cache=True, nogil=True, fastmath=FAST)
+@njit(cache=True, nogil=True)
 def _columns_dot(dense, A, data, indices, indptr, idx, v):
     out = np.zeros(idx.shape[0])
     for jj in range(idx.shape[0]):
-        j = idx[jj]
-        s = 0.0
-        if dense:
-            for i in range(A.shape[0]):
-                s += A[i, j] * v[i]
-        else:
-            for k in range(indptr[j], indptr[j + 1]):
-                s += data[k] * v[indices[k]]
-        out[jj] = s
+        out[jj] = col_dot(dense, A, data, indices, indptr, idx[jj], v)
     return out
 
 
-def columns_dot(A, idx, v):
-    """``A[:, idx].T @ v`` for a Fortran dense or CSC ``A``, without copying the columns."""
-    if isinstance(A, np.ndarray):
-        empty_f, empty_i = np.empty(0), np.empty(0, dtype=np.int32)
-        return _columns_dot(True, A, empty_f, empty_i, empty_i, idx, v)
-    dummy = np.empty((0, 0), order="F")
-    return _columns_dot(False, dummy, A.data, A.indices, A.indptr, idx, v)
+def columns_dot(design, idx, v):
+    """``A[:, idx].T @ v`` for a :class:`Design`, without copying the columns."""
+    return _columns_dot(*design, idx, v)
 
 
-@njit(cache=True, nogil=True, fastmath=FAST)
+@njit(cache=True, nogil=True)
+def _columns_axpy(dense, A, data, indices, indptr, idx, delta, v):
+    for jj in range(idx.shape[0]):
+        if delta[jj] != 0.0:
+            col_axpy(dense, A, data, indices, indptr, idx[jj], delta[jj], v)
+
+
+def columns_axpy(design, idx, delta, v):
+    """``v += A[:, idx] @ delta`` in place (zero entries of ``delta`` skipped)."""
+    _columns_axpy(*design, idx, delta, v)
+
+
+# Epochs between two evaluations of the block's duality gap (each costs half an epoch).
+GAP_EVERY = 4
+
+
+@njit(cache=True, nogil=True)
+def _block_gap(dense, A, data, indices, indptr, idx, r, x, q, a, nonneg, inv_n):
+    """Duality gap of ``min_u ||A_b u - b'||^2 / (2n) + h_b(u)`` (the others fixed), L1 kind.
+
+    With ``g = A_b' r / n`` and the dual point ``theta = -s r / n`` rescaled into
+    the conjugate's domain, ``b'`` drops out: ``r' b' = n x_b' g - ||r||^2``.
+    Unpenalised coordinates are left out (the caller minimises them exactly).
+    """
+    m = idx.shape[0]
+    grads = np.empty(m)
+    scale = 1.0
+    for jj in range(m):
+        j = idx[jj]
+        g = col_dot(dense, A, data, indices, indptr, j, r)
+        g *= inv_n
+        grads[jj] = g
+        if q[j] == 0.0 and a[j] > 0.0:  # conjugate is an indicator: rescale into it
+            u = -g
+            excess = u if nonneg[j] else abs(u)
+            if excess > a[j]:
+                scale = min(scale, a[j] / excess)
+    rr = np.dot(r, r) * inv_n
+    total = 0.5 * rr
+    xg = 0.0
+    for jj in range(m):
+        j = idx[jj]
+        xj = x[j]
+        xg += xj * grads[jj]
+        total += a[j] * abs(xj) + 0.5 * q[j] * xj * xj
+        if q[j] > 0.0:
+            u = -scale * grads[jj]
+            excess = max(u - a[j], 0.0) if nonneg[j] else max(abs(u) - a[j], 0.0)
+            total += excess * excess / (2.0 * q[j])
+    return total + scale * (xg - rr) + 0.5 * scale * scale * rr
+
+
+@njit(cache=True, nogil=True)
 def _cd_ls(dense, A, data, indices, indptr, idx, r, x, lips, q, kind, a, b, nonneg, inv_n,
-           max_epochs, tol):  # fmt: skip
+           max_epochs, tol, gap_tol):  # fmt: skip
     m = idx.shape[0]
     K = ANDERSON_K
     hist = np.empty((K + 1, m))
     r_try = np.empty_like(r)
+    check_gap = gap_tol > 0.0 and kind == L1_KIND
     for epoch in range(max_epochs):
         largest = 0.0
         for jj in range(m):
             j = idx[jj]
             if lips[j] == 0.0:
                 continue
-            grad = 0.0
-            if dense:
-                for i in range(A.shape[0]):
-                    grad += A[i, j] * r[i]
-            else:
-                for k in range(indptr[j], indptr[j + 1]):
-                    grad += data[k] * r[indices[k]]
-            grad *= inv_n
+            grad = col_dot(dense, A, data, indices, indptr, j, r) * inv_n
             new = _cd_step(kind, x[j], grad, lips[j], q[j], a[j], b[j], nonneg[j])
             delta = new - x[j]
             if delta != 0.0:
-                if dense:
-                    for i in range(A.shape[0]):
-                        r[i] += delta * A[i, j]
-                else:
-                    for k in range(indptr[j], indptr[j + 1]):
-                        r[indices[k]] += delta * data[k]
+                col_axpy(dense, A, data, indices, indptr, j, delta, r)
                 x[j] = new
                 change = abs(delta) * (lips[j] + q[j])
                 if change > largest:
                     largest = change
         if largest <= tol:
             return epoch + 1
+        if check_gap and epoch % GAP_EVERY == GAP_EVERY - 1:
+            if _block_gap(dense, A, data, indices, indptr, idx, r, x, q, a, nonneg,
+                          inv_n) <= gap_tol:  # fmt: skip
+                return epoch + 1
         slot = epoch % (K + 1)
         for jj in range(m):
             hist[slot, jj] = x[idx[jj]]
@@ -245,14 +274,8 @@ def _cd_ls(dense, A, data, indices, indptr, idx, r, x, lips, q, kind, a, b, nonn
             for jj in range(m):
                 j = idx[jj]
                 delta = x_acc[jj] - x[j]
-                if delta == 0.0:
-                    continue
-                if dense:
-                    for i in range(A.shape[0]):
-                        r_try[i] += delta * A[i, j]
-                else:
-                    for k in range(indptr[j], indptr[j + 1]):
-                        r_try[indices[k]] += delta * data[k]
+                if delta != 0.0:
+                    col_axpy(dense, A, data, indices, indptr, j, delta, r_try)
             if _block_objective(r_try, x_acc, idx, q, kind, a, b, nonneg, inv_n) < (
                 _block_objective(r, hist[K], idx, q, kind, a, b, nonneg, inv_n)
             ):
@@ -262,27 +285,24 @@ def _cd_ls(dense, A, data, indices, indptr, idx, r, x, lips, q, kind, a, b, nonn
     return max_epochs
 
 
-def cd_ls(A, idx, r, x, lips, q, penalty_kernel, inv_n, max_epochs, tol):
+def cd_ls(design, idx, r, x, lips, q, penalty_kernel, inv_n, max_epochs, tol, gap_tol=0.0):
     """Exact block minimisation of ``||r||^2 / (2n) + penalty`` by cyclic CD.
 
-    ``A`` is a Fortran-ordered dense array or a CSC matrix; ``r = A x - b`` and
+    ``design`` is a :class:`~regkit.optim._design.Design`; ``r = A x - b`` and
     ``x`` (one output column) are updated in place; only the columns ``idx`` move.
     ``lips[j] = ||a_j||^2 / n``, ``q`` the penalty's quadratic weights and
     ``penalty_kernel = (kind, a, b, nonneg)`` its compiled form. Anderson-
     accelerated. Stops when the largest coordinate change times its curvature is
-    below ``tol``; returns the epochs done.
+    below ``tol`` or (convex kinds, ``gap_tol > 0``) when the block's duality gap,
+    evaluated every :data:`GAP_EVERY` epochs, is at most ``gap_tol``; returns the
+    epochs done.
     """
     kind, a, b, nonneg = penalty_kernel
-    if isinstance(A, np.ndarray):
-        empty_f, empty_i = np.empty(0), np.empty(0, dtype=np.int32)
-        return _cd_ls(True, A, empty_f, empty_i, empty_i, idx, r, x, lips, q, kind, a, b,
-                      nonneg, inv_n, max_epochs, tol)  # fmt: skip
-    dummy = np.empty((0, 0), order="F")
-    return _cd_ls(False, dummy, A.data, A.indices, A.indptr, idx, r, x, lips, q, kind, a, b,
-                  nonneg, inv_n, max_epochs, tol)  # fmt: skip
+    return _cd_ls(*design, idx, r, x, lips, q, kind, a, b, nonneg, inv_n, max_epochs, tol,
+                  gap_tol)  # fmt: skip
 
 
-@njit(cache=True, nogil=True, fastmath=FAST)
+@njit(cache=True, nogil=True)
 def _group_cd_ls(dense, A, data, indices, indptr, members, starts, gids, levels, glips, R, X,
                  inv_n, max_epochs, tol):  # fmt: skip
     K = R.shape[1]
@@ -302,13 +322,7 @@ def _group_cd_ls(dense, A, data, indices, indptr, members, starts, gids, levels,
             for t in range(lo, hi):
                 j = members[t]
                 for k in range(K):
-                    s = 0.0
-                    if dense:
-                        for i in range(A.shape[0]):
-                            s += A[i, j] * R[i, k]
-                    else:
-                        for p in range(indptr[j], indptr[j + 1]):
-                            s += data[p] * R[indices[p], k]
+                    s = col_dot(dense, A, data, indices, indptr, j, R[:, k])
                     v = X[j, k] - s * inv_n / glips[g]
                     step[t - lo, k] = v
                     norm += v * v
@@ -321,12 +335,7 @@ def _group_cd_ls(dense, A, data, indices, indptr, members, starts, gids, levels,
                     delta = factor * step[t - lo, k] - X[j, k]
                     if delta == 0.0:
                         continue
-                    if dense:
-                        for i in range(A.shape[0]):
-                            R[i, k] += delta * A[i, j]
-                    else:
-                        for p in range(indptr[j], indptr[j + 1]):
-                            R[indices[p], k] += delta * data[p]
+                    col_axpy(dense, A, data, indices, indptr, j, delta, R[:, k])
                     X[j, k] += delta
                     change = abs(delta) * glips[g]
                     if change > largest:
@@ -336,19 +345,14 @@ def _group_cd_ls(dense, A, data, indices, indptr, members, starts, gids, levels,
     return max_epochs
 
 
-def group_cd_ls(A, gids, group_kernel, glips, R, X, inv_n, max_epochs, tol):
+def group_cd_ls(design, gids, group_kernel, glips, R, X, inv_n, max_epochs, tol):
     """Exact block minimisation of ``||R||^2 / (2n) + group lasso`` by block CD over groups.
 
-    Updates the residual ``R = A X - B`` (shape ``(n, K)``) and ``X`` in place on the
-    groups ``gids`` of ``group_kernel = (members, starts, levels)``; group ``g``
-    steps with ``1 / glips[g]``, ``glips[g] >= lambda_max(A_g' A_g) / n``. Returns the
-    epochs done.
+    Updates the residual ``R = A X - B`` (shape ``(n, K)``, Fortran) and ``X`` in
+    place on the groups ``gids`` of ``group_kernel = (members, starts, levels)``;
+    group ``g`` steps with ``1 / glips[g]``, ``glips[g] >= lambda_max(A_g' A_g) / n``.
+    Returns the epochs done.
     """
     members, starts, levels = group_kernel
-    if isinstance(A, np.ndarray):
-        empty_f, empty_i = np.empty(0), np.empty(0, dtype=np.int32)
-        return _group_cd_ls(True, A, empty_f, empty_i, empty_i, members, starts, gids, levels,
-                            glips, R, X, inv_n, max_epochs, tol)  # fmt: skip
-    dummy = np.empty((0, 0), order="F")
-    return _group_cd_ls(False, dummy, A.data, A.indices, A.indptr, members, starts, gids, levels,
-                        glips, R, X, inv_n, max_epochs, tol)  # fmt: skip
+    return _group_cd_ls(*design, members, starts, gids, levels, glips, R, X, inv_n,
+                        max_epochs, tol)  # fmt: skip

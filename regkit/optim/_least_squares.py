@@ -5,6 +5,8 @@ import scipy.sparse as sp
 
 from regkit.optim import _kernels
 from regkit.optim._datafits import _GLMDatafit, block_lipschitz
+from regkit.optim._design import compiled_design
+from regkit.optim._gram import GramCache, cd_gram
 
 
 class LeastSquares(_GLMDatafit):
@@ -40,6 +42,15 @@ class LeastSquares(_GLMDatafit):
             b2 = b2 * root[:, None]
         super().__init__(A, b2.shape[1])
         self.b = np.asfortranarray(b2)
+        self._design = None
+        self._gram = None
+
+    @property
+    def design(self):
+        """The design as the compiled loops take it (built once)."""
+        if self._design is None:
+            self._design = compiled_design(self.A)
+        return self._design
 
     def _offset(self):
         return self.b
@@ -98,7 +109,7 @@ class LeastSquares(_GLMDatafit):
                 if np.all(bound[outside] < thresholds[outside]):
                     grad = grad_ref.copy()
                     idx = np.ascontiguousarray(idx, dtype=np.int64)
-                    grad[idx, 0] = _kernels.columns_dot(self.A, idx, state.z[:, 0])
+                    grad[idx, 0] = _kernels.columns_dot(self.design, idx, state.z[:, 0])
                     grad[idx, 0] /= self.n_samples
                     return grad
         grad = self.gradient(state)
@@ -110,7 +121,7 @@ class LeastSquares(_GLMDatafit):
         """True: blocks are minimised by compiled coordinate descent on the residual."""
         return True
 
-    def solve_block_exact(self, state, x, idx, penalty, lipschitz, max_epochs, tol):
+    def solve_block_exact(self, state, x, idx, penalty, lipschitz, max_epochs, tol, gap_tol=0.0):
         """Exact block minimisation by compiled, Anderson-accelerated cyclic CD.
 
         Works on the residual, so no Gram matrix is formed; ``x`` and ``state`` are
@@ -122,17 +133,43 @@ class LeastSquares(_GLMDatafit):
         if not penalty.is_separable:
             gids, glips = self._group_lipschitz(state, penalty, idx)
             X = np.ascontiguousarray(x)
-            _kernels.group_cd_ls(self.A, gids, penalty.group_kernel(), glips, state.z, X, inv_n,
+            _kernels.group_cd_ls(self.design, gids, penalty.group_kernel(), glips, state.z, X, inv_n,
                                  max_epochs, tol)  # fmt: skip
             x[:] = X
             return
         q = np.ascontiguousarray(penalty.quadratic[:, 0])
         kernel = penalty.coordinate_kernel()
+        if self.gram is not None and self.gram.accepts(idx):
+            self._solve_gram(state, x, idx, q, kernel, lipschitz, max_epochs, tol, gap_tol)
+            return
         for k in range(self.n_outputs):
             xk = np.ascontiguousarray(x[:, k])
-            _kernels.cd_ls(self.A, idx, state.z[:, k], xk, lipschitz, q, kernel, inv_n,
-                           max_epochs, tol)  # fmt: skip
+            _kernels.cd_ls(self.design, idx, state.z[:, k], xk, lipschitz, q, kernel, inv_n,
+                           max_epochs, tol, gap_tol / self.n_outputs)  # fmt: skip
             x[:, k] = xk
+
+    @property
+    def gram(self):
+        """The Gram cache of a dense design (None for sparse designs)."""
+        if self._gram is None and not sp.issparse(self.A):
+            self._gram = GramCache(self.A)
+        return self._gram
+
+    def _solve_gram(self, state, x, idx, q, kernel, lipschitz, max_epochs, tol, gap_tol):
+        """Block CD through the block's Gram matrix; the residual is updated once at the end."""
+        pos = self.gram.positions(idx)
+        kind, a, b, nonneg = kernel
+        args = (lipschitz[idx], q[idx], kind, a[idx], b[idx], nonneg[idx], max_epochs, tol,
+                gap_tol / self.n_outputs, _kernels.ANDERSON_K)  # fmt: skip
+        idx = np.ascontiguousarray(idx, dtype=np.int64)
+        for k in range(self.n_outputs):
+            r = state.z[:, k]
+            g = _kernels.columns_dot(self.design, idx, r) / self.n_samples
+            xb = np.ascontiguousarray(x[idx, k])
+            start = xb.copy()
+            cd_gram(self.gram.matrix, pos, g, float(r @ r) / self.n_samples, xb, *args)
+            _kernels.columns_axpy(self.design, idx, xb - start, r)
+            x[idx, k] = xb
 
     def _group_lipschitz(self, state, penalty, idx):
         """Ids of the groups in ``idx`` and every group's curvature (cached in the state)."""

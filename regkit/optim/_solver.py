@@ -9,10 +9,12 @@ import numpy as np
 from regkit.optim._families import Selector
 from regkit.optim._penalties import NoPenalty
 from regkit.optim._selection import Block, Problem
-from regkit.optim._updates import NewtonUpdate, make_update
+from regkit.optim._updates import InnerTolerance, NewtonUpdate, make_update
 
 # Optimality violation (relative to its value at 0) treated as stationary to rounding.
 STATIONARY = 1e-12
+# An exact block solve stops at this fraction of the last measured duality gap.
+INNER_GAP = 1e-2
 
 
 @dataclass
@@ -230,7 +232,7 @@ class _Run:
         zero = np.zeros((p, K))
         self.kkt_zero = max(float(np.max(np.abs(penalty.subdiff_distance(zero, grad_zero)),
                                          initial=0.0)), 1e-300)  # fmt: skip
-        self.inner_tol = options.tol * self.kkt_zero
+        self.inner_tol = self._inner_tolerance(options.tol * self.kkt_zero, self.f_zero)
         self.it, self.last_idx = 0, None
         self.criterion, self.stop_value, self.gap, self.kkt = "kkt", math.inf, math.nan, math.inf
         self.converged = False
@@ -316,9 +318,21 @@ class _Run:
         """Measure the stopping quantity; True when it meets the tolerance."""
         viol_abs = self._measure(grad)
         # Inner solves (exact block solvers) aim a decade below the current violation.
-        self.inner_tol = max(0.1 * viol_abs, 1e-3 * self.opts.tol * self.kkt_zero)
+        self.inner_tol = self._inner_tolerance(0.1 * viol_abs, self.gap)
         self.converged = self._met()
         return self.converged
+
+    def _inner_tolerance(self, change, gap):
+        """Exact block solves aim below the current violation and, with a dual, gap.
+
+        A decade below the violation, or ``INNER_GAP`` times the gap, but never
+        past what the stopping test needs (half the target gap).
+        """
+        floor = 1e-3 * self.opts.tol * self.kkt_zero
+        if not self.has_dual or math.isnan(gap):
+            return InnerTolerance(max(change, floor))
+        target = 0.5 * self.opts.tol * self.f_zero
+        return InnerTolerance(floor, max(target, INNER_GAP * gap))
 
     def _met(self):
         """The tolerance is met, or the iterate is stationary to rounding level.

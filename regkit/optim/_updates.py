@@ -8,6 +8,8 @@ proximal map. All but Newton minimise an upper bound of ``F``, so they never
 increase it; Newton backtracks until the Armijo condition holds.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.linalg
 
@@ -16,6 +18,22 @@ from regkit.optim import _kernels
 # Beyond this many block coordinates, a datafit with an exact residual-based block
 # solver (least squares) uses it instead of forming the block Gram matrix.
 _GRAM_LIMIT = 64
+
+
+@dataclass
+class InnerTolerance:
+    """When an exact block solver (least squares' compiled CD) may stop.
+
+    Parameters
+    ----------
+    change : float
+        Largest coordinate change (times its curvature) of a final epoch.
+    gap : float, default=0.0
+        Duality gap of the block subproblem (convex penalties; 0 disables).
+    """
+
+    change: float
+    gap: float = 0.0
 
 
 def _smooth_qp(H, G):
@@ -189,7 +207,7 @@ class MatrixUpdate(BlockUpdate):
         if datafit.exact_block_solver and len(idx) > _GRAM_LIMIT:
             # Least squares: the exact block minimiser, without forming the Gram matrix.
             datafit.solve_block_exact(state, x, idx, self.problem.penalty, datafit.lipschitz,
-                                      1000, inner_tol)  # fmt: skip
+                                      1000, inner_tol.change, inner_tol.gap)  # fmt: skip
             return 1.0
         d = solve_block_qp(self._hessian(state, block), Gb, x[idx], self.problem.penalty, idx)
         return self._finish(state, x, idx, Gb, d)

@@ -1,0 +1,151 @@
+"""A growing cache of Gram columns ``A' a_j / n`` for coordinate descent on dense designs.
+
+With ``n`` samples, a coordinate update on the residual costs ``O(n)``; on the Gram
+matrix of the block it costs ``O(|block|)``. For dense designs with blocks much
+smaller than ``n`` (working sets, and above all regularisation paths, whose
+working sets grow slowly and reuse the same coordinates at every strength), the
+Gram entries of every coordinate that has entered a block are computed once, by
+BLAS, and kept: scikit-learn's ``precompute`` restricted to the coordinates that
+matter.
+"""
+
+import numpy as np
+from numba import njit
+
+from regkit.optim._kernels import _anderson_point, _cd_step
+from regkit.optim._prox import L1_KIND, value_scalar
+
+# Blocks use the Gram path up to this many coordinates, when n >= 2 |block|.
+GRAM_MAX_BLOCK = 1024
+# The cache holds at most this many coordinates (its matrix: 8 * GRAM_MAX_CACHED**2 bytes).
+GRAM_MAX_CACHED = 4096
+
+
+class GramCache:
+    """Gram entries ``A_S' A_S / n`` of the coordinates ``S`` seen so far.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n_samples, n_features)
+        Dense design.
+    """
+
+    def __init__(self, A):
+        self.A = A
+        self.n_samples = A.shape[0]
+        self.position = np.full(A.shape[1], -1, dtype=np.int64)
+        self.members = np.empty(0, dtype=np.int64)
+        self.matrix = np.empty((0, 0))
+        self._columns = np.empty((A.shape[0], 0), order="F")  # the members' columns
+
+    def accepts(self, idx):
+        """Whether a block of these coordinates should use the Gram path."""
+        new = np.count_nonzero(self.position[idx] < 0)
+        return (len(idx) <= GRAM_MAX_BLOCK and self.n_samples >= 2 * len(idx)
+                and len(self.members) + new <= GRAM_MAX_CACHED)  # fmt: skip
+
+    def positions(self, idx):
+        """Positions of ``idx`` in :attr:`matrix`, computing missing entries first."""
+        new = np.asarray(idx)[self.position[idx] < 0]
+        if len(new):
+            self._add(np.unique(new))
+        return self.position[idx]
+
+    def _add(self, new):
+        old, size = len(self.members), len(self.members) + len(new)
+        if size > self.matrix.shape[0]:  # grow geometrically: amortised copies
+            capacity = max(size, 2 * self.matrix.shape[0])
+            matrix = np.empty((capacity, capacity))
+            matrix[:old, :old] = self.matrix[:old, :old]
+            columns = np.empty((self.n_samples, capacity), order="F")
+            columns[:, :old] = self._columns[:, :old]
+            self.matrix, self._columns = matrix, columns
+        self._columns[:, old:size] = self.A[:, new]
+        # BLAS: the new columns against every member (themselves included).
+        cross = (self._columns[:, old:size].T @ self._columns[:, :size]) / self.n_samples
+        self.matrix[old:size, :size] = cross
+        self.matrix[:size, old:size] = cross.T
+        self.position[new] = np.arange(old, size)
+        self.members = np.r_[self.members, new]
+
+
+@njit(cache=True, nogil=True)
+def _gram_objective(rr, x, q, kind, a, b, nonneg):
+    val = 0.5 * rr
+    for jj in range(x.shape[0]):
+        val += value_scalar(kind, x[jj], a[jj], b[jj], nonneg[jj]) + 0.5 * q[jj] * x[jj] ** 2
+    return val
+
+
+@njit(cache=True, nogil=True)
+def _gram_gap(g, rr, x, q, a, nonneg):
+    """The block duality gap of ``_block_gap`` from the Gram state (L1 kind)."""
+    scale = 1.0
+    for jj in range(x.shape[0]):
+        if q[jj] == 0.0 and a[jj] > 0.0:
+            excess = -g[jj] if nonneg[jj] else abs(g[jj])
+            if excess > a[jj]:
+                scale = min(scale, a[jj] / excess)
+    total = 0.5 * rr
+    xg = 0.0
+    for jj in range(x.shape[0]):
+        xg += x[jj] * g[jj]
+        total += a[jj] * abs(x[jj]) + 0.5 * q[jj] * x[jj] * x[jj]
+        if q[jj] > 0.0:
+            u = -scale * g[jj]
+            excess = max(u - a[jj], 0.0) if nonneg[jj] else max(abs(u) - a[jj], 0.0)
+            total += excess * excess / (2.0 * q[jj])
+    return total + scale * (xg - rr) + 0.5 * scale * scale * rr
+
+
+@njit(cache=True, nogil=True)
+def cd_gram(G, pos, g, rr, x, lips, q, kind, a, b, nonneg, max_epochs, tol, gap_tol, anderson):
+    """Cyclic CD on a block through its Gram matrix; ``x`` (the block) updated in place.
+
+    ``G[pos][:, pos]`` is the block's Gram matrix, ``g = A_b' r / n`` its gradient
+    and ``rr = ||r||^2 / n`` at the start; both are kept up to date (``O(|block|)``
+    per update). The stopping rules and the Anderson extrapolation (every
+    ``anderson + 1`` epochs, kept if it lowers the block objective) are those of
+    the residual loop. Returns ``(epochs, rr)``.
+    """
+    m = x.shape[0]
+    K = anderson
+    hist = np.empty((K + 1, m))
+    check_gap = gap_tol > 0.0 and kind == L1_KIND
+    for epoch in range(max_epochs):
+        largest = 0.0
+        for jj in range(m):
+            if lips[jj] == 0.0:
+                continue
+            new = _cd_step(kind, x[jj], g[jj], lips[jj], q[jj], a[jj], b[jj], nonneg[jj])
+            delta = new - x[jj]
+            if delta != 0.0:
+                rr += delta * (2.0 * g[jj] + delta * lips[jj])
+                col = pos[jj]
+                for ii in range(m):
+                    g[ii] += delta * G[pos[ii], col]
+                x[jj] = new
+                change = abs(delta) * (lips[jj] + q[jj])
+                if change > largest:
+                    largest = change
+        if largest <= tol:
+            return epoch + 1, rr
+        if check_gap and _gram_gap(g, rr, x, q, a, nonneg) <= gap_tol:
+            return epoch + 1, rr
+        slot = epoch % (K + 1)
+        hist[slot] = x
+        if K > 0 and slot == K:
+            step = _anderson_point(hist) - x
+            Gs = np.zeros(m)
+            for jj in range(m):
+                if step[jj] != 0.0:
+                    for ii in range(m):
+                        Gs[ii] += step[jj] * G[pos[ii], pos[jj]]
+            rr_try = rr + 2.0 * np.dot(step, g) + np.dot(step, Gs)
+            if _gram_objective(rr_try, x + step, q, kind, a, b, nonneg) < _gram_objective(
+                rr, x, q, kind, a, b, nonneg
+            ):
+                x += step
+                g += Gs
+                rr = rr_try
+    return max_epochs, rr
