@@ -7,6 +7,7 @@ builds the family the solver's options ask for.
 import numpy as np
 
 from regkit.optim._blocks import greedy_forest, make_partition
+from regkit.optim._prox import L1_KIND
 from regkit.optim._selection import RULES, SELECTIONS, Block
 
 BLOCKS = ("fixed", "variable", "forest")
@@ -112,9 +113,7 @@ class WorkingSet:
     work: no more units outside the support than there are optimality violators
     (each costs a column pass per inner epoch); fourfold growth when the last
     working set filled up (90% of it became support), so a large support is
-    reached in fewer full-gradient passes; and at most ``cap`` units. With a smooth
-    penalty every coordinate ends up non-zero, so the set is the ``cap`` best units
-    at once (every unit when ``cap`` allows: then the rules coincide).
+    reached in fewer full-gradient passes; and at most ``cap`` units.
     """
 
     def __init__(self, problem, cap):
@@ -127,13 +126,10 @@ class WorkingSet:
     def select(self, rule, it, G, x):
         problem = self.problem
         units = problem.units
-        if problem.penalty.is_smooth:
-            size, support = self.cap, np.zeros(units.count, dtype=bool)
-        else:
-            support = units.support(x)
-            violating = units.reduce(np.any(problem.direction(G, x) != 0, axis=1).astype(float))
-            size = min(self.cap, self._size(int(support.sum()), int(np.count_nonzero(
-                violating[~support]))))  # fmt: skip
+        support = units.support(x)
+        violating = units.reduce(np.any(problem.direction(G, x) != 0, axis=1).astype(float))
+        n_violators = int(np.count_nonzero(violating[~support]))
+        size = min(self.cap, self._size(int(support.sum()), n_violators))
         if size >= units.count:
             return Block(np.arange(problem.datafit.n_features), None, None)
         chosen, curvature = rule.working_set(G, x, support, size)
@@ -170,6 +166,11 @@ class Forests:
         return Block(greedy_forest(problem.datafit.graph, order, max_size=self.cap))
 
 
+def _l1_type(penalty):
+    """Separable penalties of the L1 kind (lasso, ridge, elastic net, sign constraints)."""
+    return penalty.is_separable and penalty.coordinate_kernel()[0] == L1_KIND
+
+
 class Selector:
     """Picks the block of each iteration: a rule of :data:`SELECTIONS` over a block family.
 
@@ -195,6 +196,14 @@ class Selector:
             raise ValueError(f"blocks must be one of {BLOCKS}, got {blocks!r}.")
         self.rule = RULES[selection](problem)
         self.working_set = block_size == "auto" and blocks == "variable" and self.rule.greedy
+        if self.working_set and selection == "gsl" and _l1_type(problem.penalty):
+            raise ValueError(
+                "selection='gsl' with block_size='auto' (working sets) chooses the same "
+                "working sets as selection='gs-q' for this penalty: the support is always "
+                "kept, and at x_j = 0 the proximal gain (|g_j| - l1_j)^2 / (2 L_j) is half "
+                "the GS-s score divided by L_j, so both rank the other coordinates alike. "
+                "Use selection='gs-q', or an integer block_size to compare the rules."
+            )
         datafit = problem.datafit
         if self.working_set:
             cap = (datafit.n_features if datafit.exact_block_solver

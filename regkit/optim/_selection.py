@@ -319,9 +319,11 @@ class GaussSouthwellQuadratic(GreedyRule):
     kept in a working set).
 
     Deviation from the paper's IHT (step ``1/L`` for the global ``L``): the steps
-    are Jacobi-scaled (``1/L_i``), start from the GSL choice, and an iterate is kept
-    only if it lowers the model, because with badly scaled coordinates a ``1/L``
-    step is dominated by the largest ``|g_i|`` and the rule collapses to plain GS.
+    are Jacobi-scaled (``t / L_i``), start from the GSL choice, and ``t`` is halved
+    (from 1, at most six times) until the iterate lowers the model, because with
+    badly scaled coordinates a ``1/L`` step is dominated by the largest ``|g_i|``
+    and the rule collapses to plain GS, while a full Jacobi step overshoots on
+    strongly coupled coordinates.
     """
 
     def __init__(self, problem):
@@ -367,16 +369,18 @@ class GaussSouthwellQuadratic(GreedyRule):
             return out, keep
 
         d, keep = hard_threshold(-s / L)
-        best, best_keep = model(d), keep
+        best = model(d)
         for _ in range(10):
-            Hd = problem.datafit.hessian_bound_matvec(d) + q * d
-            d, keep = hard_threshold(d - (s + Hd) / L)
-            value = model(d)
-            if value < best - 1e-15 * abs(best):
-                best, best_keep = value, keep
+            direction = -(s + problem.datafit.hessian_bound_matvec(d) + q * d) / L
+            for step in 0.5 ** np.arange(7):  # backtrack until the model decreases
+                trial, trial_keep = hard_threshold(d + step * direction)
+                value = model(trial)
+                if value < best - 1e-15 * abs(best):
+                    break
             else:
                 break
-        return best_keep
+            d, keep, best = trial, trial_keep, value
+        return keep
 
 
 class GaussSouthwellProximal(GreedyRule):
