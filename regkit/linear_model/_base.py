@@ -182,15 +182,15 @@ class BCDFitMixin:
             self.n_iter_, self.history_, self.converged_, self.dual_gap_ = 1, [], True, 0.0
             return problem.zero_start()
         result = self._make_solver().solve(problem.datafit, penalty)
-        self._record_result(result, problem.objective_scale())
+        self._record_result(result, problem.original_gap)
         return result.x
 
-    def _record_result(self, result, gap_scale=1.0):
+    def _record_result(self, result, original_gap=float):
         # A problem solved at the start (e.g. all-zero targets) still counts as one pass.
         self.n_iter_ = max(1, result.n_iter)
         self.history_ = result.history
         self.converged_ = result.converged
-        self.dual_gap_ = float(result.gap) * gap_scale
+        self.dual_gap_ = original_gap(result.gap)
         if not result.converged:
             warnings.warn(
                 f"{type(self).__name__} did not converge in {result.n_iter} block updates "

@@ -62,7 +62,6 @@ def path_points(problem, alphas, solver, W0=None):
     """
     W = problem.zero_start() if W0 is None else np.asarray(W0, dtype=np.float64)
     state = None
-    scale = problem.objective_scale()
     for alpha in alphas:
         penalty = problem.penalty(alpha)
         if penalty is None:  # the penalty dominates beyond float range
@@ -71,7 +70,7 @@ def path_points(problem, alphas, solver, W0=None):
             continue
         result = solver.solve(problem.datafit, penalty, x0=W, state=state)
         W, state = result.x, result.state
-        yield W.copy(), result.gap * scale, max(1, result.n_iter)
+        yield W.copy(), problem.original_gap(result.gap), max(1, result.n_iter)
 
 
 def bcd_path(

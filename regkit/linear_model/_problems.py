@@ -83,14 +83,15 @@ class LinearProblem:
 
     def _rescaled(self, pen):
         """The penalty of the equilibrated problem; None when its strengths overflow."""
-        coef_scale = np.float64(self.y_scale) / np.float64(self.x_scale)
-        value_scale = 1.0 / np.float64(self.y_scale) ** 2
-        with np.errstate(over="ignore"):
-            # Strengths scale by value_scale * coef_scale (l1) and * coef_scale**2 (l2).
-            if not np.isfinite(value_scale * coef_scale * coef_scale):
-                return None
+        # The coefficients scale by k = y_scale / x_scale and the objective by
+        # m = 1 / y_scale**2: strengths by m k = 1 / (x_scale y_scale) and m k^2.
+        inv_x, inv_y = 1.0 / np.float64(self.x_scale), 1.0 / np.float64(self.y_scale)
+        with np.errstate(over="ignore", under="ignore"):
+            linear, quadratic = inv_x * inv_y, inv_x * inv_x
+        if not (np.isfinite(linear) and np.isfinite(quadratic)):
+            return None
         try:
-            pen = pen.rescaled(coef_scale, value_scale)
+            pen = pen.rescaled(linear, quadratic)
         except NotImplementedError as exc:
             raise ValueError(
                 f"X or y has an extreme scale (X divided by {self.x_scale:.3g}, y by "
@@ -130,9 +131,13 @@ class LinearProblem:
             intercept = intercept + self.y_scale * W[self.n_features]
         return coef, intercept
 
-    def objective_scale(self):
-        """Factor from the solved objective (and duality gap) to the original one."""
-        return self.y_scale**2
+    def original_gap(self, gap):
+        """A duality gap of the solved problem on the original objective's scale.
+
+        ``inf`` when it exceeds the float range (y scaled by more than ~1e154).
+        """
+        with np.errstate(over="ignore"):  # two steps: 0 * huge stays 0
+            return float(np.float64(gap) * self.y_scale * self.y_scale)
 
 
 def _scaled(X, Y):

@@ -50,8 +50,8 @@ class WithFreeCoordinates(BasePenalty):
     def with_alpha(self, alpha):
         return WithFreeCoordinates(self.penalty.with_alpha(alpha), self.n_free)
 
-    def rescaled(self, coef_scale, value_scale):
-        return WithFreeCoordinates(self.penalty.rescaled(coef_scale, value_scale), self.n_free)
+    def rescaled(self, linear, quadratic):
+        return WithFreeCoordinates(self.penalty.rescaled(linear, quadratic), self.n_free)
 
     def _split(self, idx):
         inner = idx < self._m

@@ -139,8 +139,8 @@ class GroupLasso(BasePenalty):
     def conjugate(self, u):
         return 0.0
 
-    def rescaled(self, coef_scale, value_scale):
-        return GroupLasso(value_scale * coef_scale * self.alpha, self.groups_spec, self.weights)
+    def rescaled(self, linear, quadratic):
+        return GroupLasso(linear * self.alpha, self.groups_spec, self.weights)
 
     def __repr__(self):
         return f"GroupLasso(alpha={self.alpha:g})"

@@ -74,13 +74,11 @@ class MCP(_Folded):
     def __init__(self, alpha, gamma=3.0, weights=None):
         super().__init__(alpha, gamma, weights)
 
-    def rescaled(self, coef_scale, value_scale):
-        # value_scale * mcp(coef_scale * v) is an MCP in v with these parameters.
-        return MCP(
-            alpha=value_scale * coef_scale * self.alpha,
-            gamma=self.gamma / (value_scale * coef_scale**2),
-            weights=self.weights,
-        )
+    def rescaled(self, linear, quadratic):
+        # m * mcp(k v) is an MCP in v: slope m k alpha, concavity gamma / (m k^2).
+        with np.errstate(divide="ignore"):  # a vanishing quadratic scale: the lasso limit
+            gamma = np.float64(self.gamma) / quadratic
+        return MCP(alpha=linear * self.alpha, gamma=gamma, weights=self.weights)
 
 
 class SCAD(_Folded):

@@ -95,19 +95,21 @@ class BasePenalty:
         new._n_features = None
         return new
 
-    def rescaled(self, coef_scale, value_scale):
-        """The penalty ``v -> value_scale * h(coef_scale * v)`` (unbound).
+    def rescaled(self, linear, quadratic):
+        """The penalty ``v -> m * h(k * v)`` (unbound), given ``linear = m k`` and ``quadratic = m k**2``.
 
-        Used to solve a rescaled problem (equilibrated data) exactly. Raises
-        ``NotImplementedError`` for penalties whose family is not closed under
-        this change of variables.
+        Used to solve a rescaled problem (equilibrated data) exactly. The two
+        products are what a homogeneous family needs (strengths of degree 1 and 2)
+        and stay representable when ``m`` or ``k`` alone would not. Raises
+        ``NotImplementedError`` for penalties whose family is not closed under this
+        change of variables.
 
         Parameters
         ----------
-        coef_scale : float
-            Scale of the coefficients, ``> 0``.
-        value_scale : float
-            Scale of the objective, ``> 0``.
+        linear : float
+            ``m * k``, ``> 0``.
+        quadratic : float
+            ``m * k**2``, ``>= 0``.
 
         Returns
         -------
@@ -444,13 +446,9 @@ class SeparablePenalty(_CoordinateWise):
         a = self.l1 * w
         return a, np.zeros(n_features), (w > 0) & self.nonneg, self.l2 * w
 
-    def rescaled(self, coef_scale, value_scale):
-        return SeparablePenalty(
-            l1=value_scale * coef_scale * self.l1,
-            l2=value_scale * coef_scale**2 * self.l2,
-            nonneg=self.nonneg,
-            weights=self.weights,
-        )
+    def rescaled(self, linear, quadratic):
+        return SeparablePenalty(l1=linear * self.l1, l2=quadratic * self.l2, nonneg=self.nonneg,
+                                weights=self.weights)  # fmt: skip
 
     def _hard(self):
         """Penalised coordinates without a quadratic part: their conjugate is an indicator."""

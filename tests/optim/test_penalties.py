@@ -179,7 +179,7 @@ def test_critical_alpha():
 def test_rescaled_is_the_same_penalty_in_new_units(penalty):
     x = np.random.default_rng(0).standard_normal((4, 1)) * 3
     coef_scale, value_scale = 2.0**-3, 2.0**5
-    new = penalty.rescaled(coef_scale, value_scale)
+    new = penalty.rescaled(value_scale * coef_scale, value_scale * coef_scale**2)
     assert new.value(x) == pytest.approx(value_scale * penalty.value(coef_scale * x))
 
 
