@@ -276,7 +276,8 @@ class BCDRegressorCV(LinearPredictMixin, PathCVMixin, RegressorMixin, BaseEstima
         X, y, Y, sw = check_regression_data(self, X, y, sample_weight)
 
         def make_problem(rows, template):
-            return least_squares_problem(X[rows], Y[rows], sw[rows], self.fit_intercept, template)
+            return least_squares_problem(X[rows], Y[rows], sw[rows], self.fit_intercept, template,
+                                         many_solves=True)  # fmt: skip
 
         def loss(problem, W, test):
             coef, intercept = problem.coef_intercept(W)

@@ -163,7 +163,7 @@ default=None
     check_consistent_length(X, y)
     Y = y.reshape(len(y), -1)
     template = make_penalty(penalty, 1.0, l1_ratio, positive)
-    problem = least_squares_problem(X, Y, None, False, template)
+    problem = least_squares_problem(X, Y, None, False, template, many_solves=True)
     if alphas is None:
         alphas = alpha_grid(problem, eps, n_alphas)
     else:

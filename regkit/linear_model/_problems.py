@@ -149,10 +149,16 @@ def _scaled(X, Y):
     return X, Y, x_scale, y_scale
 
 
-def least_squares_problem(X, Y, sample_weight, fit_intercept, penalty):
+# Paths on a dense design precompute its Gram matrix when it is this small.
+PRECOMPUTE_MAX_FEATURES = 4096
+
+
+def least_squares_problem(X, Y, sample_weight, fit_intercept, penalty, many_solves=False):
     """Least squares (scikit-learn's ElasticNet scale) with an unpenalised intercept.
 
     Dense ``X`` is centred (weighted means); sparse ``X`` gets an intercept column.
+    ``many_solves`` (paths) precomputes the Gram matrix of a dense design with at
+    least twice as many samples as features (as scikit-learn's paths do).
     """
     X, Y, x_scale, y_scale = _scaled(X, Y)
     p = X.shape[1]
@@ -164,7 +170,11 @@ def least_squares_problem(X, Y, sample_weight, fit_intercept, penalty):
         x_offset = np.average(X, axis=0, weights=sample_weight)
         y_offset = np.average(Y, axis=0, weights=sample_weight)
         design = X - x_offset
-    datafit = LeastSquares(design, Y - y_offset, sample_weight=sample_weight)
+    n = X.shape[0]
+    precompute = (many_solves and not sp.issparse(X) and n >= 2 * p
+                  and p <= PRECOMPUTE_MAX_FEATURES)  # fmt: skip
+    datafit = LeastSquares(design, Y - y_offset, sample_weight=sample_weight,
+                           precompute=precompute)  # fmt: skip
     return LinearProblem(datafit, penalty, p, x_scale, y_scale, x_offset, y_offset)
 
 

@@ -323,6 +323,36 @@ class BaseDatafit:
         """
         return self.gradient(state)
 
+    def solve_compiled(self, x, state, penalty, tol, max_iter, scales):
+        """Optionally, :class:`BCDSolver`'s default loop in compiled form; None if not provided.
+
+        The solver calls it only with its default options (GS-q working sets, exact
+        block solves, no callback or time budget) and falls back to its own loop on
+        None, the default here.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n_features, n_outputs)
+            Start, updated in place.
+        state : object
+            From :meth:`init_state` at ``x``; updated in place.
+        penalty : BasePenalty
+            The bound penalty.
+        tol : float
+            The solver's tolerance (relative gap, or relative violation).
+        max_iter : int
+            Most working-set solves.
+        scales : tuple of float
+            The objective and the optimality violation at the null point, the
+            scales of the stopping tests.
+
+        Returns
+        -------
+        result : tuple or None
+            ``(n_iter, converged, gap, support_identified_at, records, blocks)``.
+        """
+        return None
+
     @property
     def graph(self):
         """Sparse matrix whose pattern is the graph of the variables, or None (not a graph)."""

@@ -12,6 +12,7 @@ matter.
 import numpy as np
 from numba import njit
 
+from regkit.optim._design import FAST
 from regkit.optim._kernels import _anderson_point, _cd_step
 from regkit.optim._prox import L1_KIND, value_scalar
 
@@ -98,7 +99,7 @@ def _gram_gap(g, rr, x, q, a, nonneg):
     return total + scale * (xg - rr) + 0.5 * scale * scale * rr
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=FAST)
 def cd_gram(G, pos, g, rr, x, lips, q, kind, a, b, nonneg, max_epochs, tol, gap_tol, anderson):
     """Cyclic CD on a block through its Gram matrix; ``x`` (the block) updated in place.
 
@@ -112,6 +113,10 @@ def cd_gram(G, pos, g, rr, x, lips, q, kind, a, b, nonneg, max_epochs, tol, gap_
     K = anderson
     hist = np.empty((K + 1, m))
     check_gap = gap_tol > 0.0 and kind == L1_KIND
+    Gb = np.empty((m, m))  # the block's Gram matrix, contiguous: its rows vectorise
+    for jj in range(m):
+        for ii in range(m):
+            Gb[jj, ii] = G[pos[jj], pos[ii]]
     for epoch in range(max_epochs):
         largest = 0.0
         for jj in range(m):
@@ -121,9 +126,8 @@ def cd_gram(G, pos, g, rr, x, lips, q, kind, a, b, nonneg, max_epochs, tol, gap_
             delta = new - x[jj]
             if delta != 0.0:
                 rr += delta * (2.0 * g[jj] + delta * lips[jj])
-                col = pos[jj]
                 for ii in range(m):
-                    g[ii] += delta * G[pos[ii], col]
+                    g[ii] += delta * Gb[jj, ii]
                 x[jj] = new
                 change = abs(delta) * (lips[jj] + q[jj])
                 if change > largest:
@@ -140,7 +144,7 @@ def cd_gram(G, pos, g, rr, x, lips, q, kind, a, b, nonneg, max_epochs, tol, gap_
             for jj in range(m):
                 if step[jj] != 0.0:
                     for ii in range(m):
-                        Gs[ii] += step[jj] * G[pos[ii], pos[jj]]
+                        Gs[ii] += step[jj] * Gb[jj, ii]
             rr_try = rr + 2.0 * np.dot(step, g) + np.dot(step, Gs)
             if _gram_objective(rr_try, x + step, q, kind, a, b, nonneg) < _gram_objective(
                 rr, x, q, kind, a, b, nonneg

@@ -6,7 +6,37 @@ import scipy.sparse as sp
 from regkit.optim import _kernels
 from regkit.optim._datafits import _GLMDatafit, block_lipschitz
 from regkit.optim._design import compiled_design
+from regkit.optim._compiled_ws import ws_solve
+from regkit.optim._families import FIRST_WORKING_SET
 from regkit.optim._gram import GramCache, cd_gram
+from regkit.optim._updates import INNER_GAP
+
+
+class _ResidualState:
+    """The residual ``z = A x - b``, rebuilt on first read after a Gram-mode solve.
+
+    Paths on a precomputed Gram matrix never read it, so they skip an ``O(n p)``
+    product per strength.
+    """
+
+    def __init__(self, datafit, z):
+        self._datafit, self._z, self._stale_x = datafit, z, None
+
+    @property
+    def z(self):
+        if self._stale_x is not None:
+            f = self._datafit
+            self._z = np.asfortranarray(f.A @ self._stale_x - f.b)
+            self._stale_x = None
+        return self._z
+
+    @z.setter
+    def z(self, value):
+        self._z, self._stale_x = value, None
+
+    def mark_stale(self, x):
+        """The point moved to ``x`` without the residual following."""
+        self._stale_x = np.array(x)
 
 
 class LeastSquares(_GLMDatafit):
@@ -20,6 +50,10 @@ class LeastSquares(_GLMDatafit):
         Targets; several columns are independent problems sharing ``A``.
     sample_weight : ndarray of shape (n_samples,) or None, default=None
         Non-negative weights; they are folded into ``A`` and ``b`` once.
+    precompute : bool, default=False
+        Solve on the Gram matrix ``A'A / n`` of a dense design, computed once: pays
+        off when many solves share the data (regularisation paths) and ``n`` is
+        large compared with ``n_features`` (scikit-learn's ``precompute``).
 
     Examples
     --------
@@ -32,7 +66,7 @@ class LeastSquares(_GLMDatafit):
 
     quadratic = True
 
-    def __init__(self, A, b, sample_weight=None):
+    def __init__(self, A, b, sample_weight=None, precompute=False):
         b = np.asarray(b, dtype=np.float64)
         b2 = b.reshape(b.shape[0], -1)
         if sample_weight is not None and np.ptp(sample_weight) > 0:
@@ -44,6 +78,8 @@ class LeastSquares(_GLMDatafit):
         self.b = np.asfortranarray(b2)
         self._design = None
         self._gram = None
+        self._full_gram = None
+        self.precompute = bool(precompute)
 
     @property
     def design(self):
@@ -81,7 +117,7 @@ class LeastSquares(_GLMDatafit):
         return super()._gradient_at_zero()
 
     def init_state(self, x):
-        state = super().init_state(x)
+        state = _ResidualState(self, super().init_state(x).z)
         state.screen_ref = None  # point of the last full gradient (screened_gradient)
         state.group_lipschitz = None
         return state
@@ -147,6 +183,42 @@ class LeastSquares(_GLMDatafit):
             _kernels.cd_ls(self.design, idx, state.z[:, k], xk, lipschitz, q, kernel, inv_n,
                            max_epochs, tol, gap_tol / self.n_outputs)  # fmt: skip
             x[:, k] = xk
+
+    def solve_compiled(self, x, state, penalty, tol, max_iter, scales):
+        """The default working-set solve, compiled (see :mod:`regkit.optim._compiled_ws`).
+
+        One output and a separable penalty; the Gram matrix of a dense design is used
+        when :attr:`precompute` is set. The residual in ``state`` is kept current.
+        """
+        if self.n_outputs != 1 or not penalty.is_separable:
+            return None
+        kind, a, b, nonneg = penalty.coordinate_kernel()
+        free = penalty.free
+        convex = penalty.is_convex and not free.all()
+        use_gram = self.precompute and not sp.issparse(self.A) and not free.any()
+        G = self.full_gram() if use_gram else np.empty((0, 0))
+        c = -self.gradient_at_zero()[:, 0]
+        bb = float(self.b[:, 0] @ self.b[:, 0]) / self.n_samples
+        xk = np.ascontiguousarray(x[:, 0])
+        records = np.full((max_iter + 1, 5), np.nan)
+        blocks = np.full((min(max_iter + 1, 64), 100), -1, dtype=np.int64)
+        q = np.ascontiguousarray(penalty.quadratic[:, 0])
+        # Gram mode reads no residual (only its length): leave a stale one unbuilt.
+        r = np.empty(self.n_samples) if use_gram else state.z[:, 0]
+        out = ws_solve(*self.design, G, use_gram, c, bb, self.b[:, 0], r, xk, self.lipschitz, q,
+                       kind, a, b, nonneg, free, convex, *scales, tol, max_iter, INNER_GAP,
+                       FIRST_WORKING_SET, _kernels.ANDERSON_K, records, blocks)  # fmt: skip
+        x[:, 0] = xk
+        if use_gram:  # Gram mode does not carry the residual along: rebuilt when read
+            state.mark_stale(x)
+        state.screen_ref = None
+        return (*out, records, blocks)
+
+    def full_gram(self):
+        """``A'A / n`` of a dense design, computed once (BLAS)."""
+        if self._full_gram is None:
+            self._full_gram = np.ascontiguousarray(self.A.T @ self.A) / self.n_samples
+        return self._full_gram
 
     @property
     def gram(self):

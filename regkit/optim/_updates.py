@@ -20,6 +20,10 @@ from regkit.optim import _kernels
 _GRAM_LIMIT = 64
 
 
+# An exact block solve stops at this fraction of the last measured duality gap.
+INNER_GAP = 1e-2
+
+
 @dataclass
 class InnerTolerance:
     """When an exact block solver (least squares' compiled CD) may stop.

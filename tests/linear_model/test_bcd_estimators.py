@@ -32,7 +32,7 @@ def test_regressor_matches_sklearn(regression, alpha, l1_ratio, reference, spars
         reference.set_params(tol=1e-12, max_iter=100_000)
     reference.fit(X, y)
     Xs = sp.csr_array(X) if sparse else X
-    model = BCDRegressor(alpha=alpha, l1_ratio=l1_ratio, tol=1e-12, max_iter=5000).fit(Xs, y)
+    model = BCDRegressor(alpha=alpha, l1_ratio=l1_ratio, tol=1e-15, max_iter=5000).fit(Xs, y)
     np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-6, rtol=1e-6)
     np.testing.assert_allclose(model.intercept_, reference.intercept_, atol=1e-5)
     assert model.converged_ and model.n_iter_ >= 1
