@@ -183,13 +183,15 @@ def race(solvers, repeats):
     times = {name: [] for name in solvers}
     names = [name for name in solvers if tols[name][0] is not None]
     for r in range(repeats):
-        order = names[r % len(names):] + names[: r % len(names)] if names else []
+        order = names[r % len(names) :] + names[: r % len(names)] if names else []
         for name in order:
             start = time.perf_counter()
             solvers[name][0](tols[name][0])
             times[name].append(time.perf_counter() - start)
-    return {name: (statistics.median(times[name]) if times[name] else float("nan"), *tols[name])
-            for name in solvers}
+    return {
+        name: (statistics.median(times[name]) if times[name] else float("nan"), *tols[name])
+        for name in solvers
+    }
 
 
 def race_row(row, solvers, repeats):
@@ -270,7 +272,8 @@ def path_part(quick, repeats):
             print(f"  path {row['problem']} {name}: {secs:.3f}s tol={tol} worst gap={value:.1e}",
                   flush=True)  # fmt: skip
         row["regkit / fastest"] = row["regkit"] / np.nanmin(
-            [row[k] for k in solvers if k != "regkit"])
+            [row[k] for k in solvers if k != "regkit"]
+        )
         rows.append(row)
     return pd.DataFrame(rows), tols
 
@@ -323,7 +326,8 @@ def cv_part(quick, repeats, path_tols):
                   flush=True)  # fmt: skip
         row["same alpha_"] = len({round(v, 12) for k, v in chosen.items() if k != "_grid"}) == 1
         row["regkit / fastest"] = row["regkit"] / np.nanmin(
-            [row[k] for k in times if k != "regkit"])
+            [row[k] for k in times if k != "regkit"]
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -99,7 +99,8 @@ class LinearProblem:
                 "exactly: standardise X and y first."
             ) from exc
         bound = pen.bind(self.n_features)
-        if not (np.all(np.isfinite(bound.zero_thresholds())) and np.all(np.isfinite(bound.quadratic))):
+        finite = np.all(np.isfinite(bound.zero_thresholds()))
+        if not (finite and np.all(np.isfinite(bound.quadratic))):
             return None
         return pen
 

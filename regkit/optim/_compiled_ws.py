@@ -12,7 +12,7 @@ of 100 strengths. The generic loop is the reference; tests check both agree.
 import numpy as np
 from numba import njit
 
-from regkit.optim._design import col_axpy, col_dot
+from regkit.optim._design import col_axpy, col_dot, dot
 from regkit.optim._gram import cd_gram
 from regkit.optim._kernels import _cd_ls
 from regkit.optim._prox import L1_KIND, prox_scalar, value_scalar, violation_scalar
@@ -28,6 +28,21 @@ def _gradient(dense, A, data, indices, indptr, r, p, inv_n):
     for j in range(p):
         g[j] = col_dot(dense, A, data, indices, indptr, j, r) * inv_n
     return g
+
+
+@njit(cache=True, nogil=True)
+def _nonzero(v):
+    """Indices of the non-zero entries (``np.flatnonzero`` in a loop)."""
+    count = 0
+    for i in range(v.shape[0]):
+        count += v[i] != 0
+    out = np.empty(count, dtype=np.int64)
+    count = 0
+    for i in range(v.shape[0]):
+        if v[i] != 0:
+            out[count] = i
+            count += 1
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -90,22 +105,25 @@ def _working_set(g, x, lips, q, kind, a, b, nonneg, free, last, first):
     if last > 0 and n_support >= 0.9 * last:
         grow = max(first, 3 * n_support)
     size = min(p, n_support + min(grow, max(n_violators, 1)))
-    n_forced = int(forced.sum())
+    # The forced coordinates, then the best gains up to the size; in index order.
+    k = 0
+    for j in range(p):
+        k += forced[j]
     order = np.argsort(-gains)
-    chosen = np.empty(max(size, n_forced), dtype=np.int64)
+    for jj in range(p):
+        if k >= size:
+            break
+        j = order[jj]
+        if not forced[j]:
+            forced[j] = True
+            k += 1
+    chosen = np.empty(k, dtype=np.int64)
     k = 0
     for j in range(p):
         if forced[j]:
             chosen[k] = j
             k += 1
-    for jj in range(p):
-        if k >= chosen.shape[0]:
-            break
-        j = order[jj]
-        if not forced[j]:
-            chosen[k] = j
-            k += 1
-    return np.sort(chosen[:k]), size, n_violators
+    return chosen, size, n_violators
 
 
 @njit(cache=True, nogil=True)
@@ -115,12 +133,15 @@ def _solve_block(dense, A, data, indices, indptr, G, use_gram, ws, r, x, g, rr, 
     if not use_gram:
         _cd_ls(dense, A, data, indices, indptr, ws, r, x, lips, q, kind, a, b, nonneg, inv_n,
                max_epochs, tol, gap_tol)  # fmt: skip
-        return np.dot(r, r) * inv_n
-    xb = x[ws].copy()
-    gb = g[ws].copy()
-    rr = cd_gram(G, ws, gb, rr, xb, lips[ws], q[ws], kind, a[ws], b[ws], nonneg[ws], max_epochs,
-                 tol, gap_tol, anderson)[1]  # fmt: skip
-    x[ws] = xb
+        return dot(r, r) * inv_n
+    m = ws.shape[0]
+    xb, gb = np.empty(m), np.empty(m)
+    for jj in range(m):
+        xb[jj], gb[jj] = x[ws[jj]], g[ws[jj]]
+    rr = cd_gram(G, ws, ws, gb, rr, xb, lips, q, kind, a, b, nonneg, max_epochs, tol, gap_tol,
+                 anderson)[1]  # fmt: skip
+    for jj in range(m):
+        x[ws[jj]] = xb[jj]
     return rr
 
 
@@ -139,7 +160,7 @@ def _polish_free(dense, A, data, indices, indptr, G, use_gram, free_idx, r, x, l
                 col_axpy(dense, A, data, indices, indptr, j, delta, r)
                 x[j] += delta
                 largest = max(largest, abs(delta) * lips[j])
-        if largest <= 1e-15 * (1.0 + np.sqrt(np.dot(r, r) * inv_n)):
+        if largest <= 1e-15 * (1.0 + np.sqrt(dot(r, r) * inv_n)):
             return
 
 
@@ -147,16 +168,20 @@ def _polish_free(dense, A, data, indices, indptr, G, use_gram, free_idx, r, x, l
 def _statistics(dense, A, data, indices, indptr, G, use_gram, c, bb, y, r, x, support, inv_n):
     """The gradient, ``||r||^2 / n`` and ``r'b / n``: from the Gram matrix or the residual."""
     if use_gram:
-        g = np.dot(G, x) - c
+        g = np.empty(x.shape[0])
+        for j in range(x.shape[0]):  # G x - A'b / n, one contiguous row at a time
+            g[j] = dot(G[j], x) - c[j]
         rr, rb = bb, -bb
         for j in support:
             rr += x[j] * (g[j] - c[j])
             rb += c[j] * x[j]
         return g, rr, rb
     if G.shape[0]:  # Gram mode, measured exactly: rebuild the residual (dense design)
-        r[:] = np.dot(A, x) - y
+        r[:] = -y
+        for j in support:
+            col_axpy(dense, A, data, indices, indptr, j, x[j], r)
     g = _gradient(dense, A, data, indices, indptr, r, x.shape[0], inv_n)
-    rr = np.dot(r, r) * inv_n
+    rr = dot(r, r) * inv_n
     rb = -rr
     for j in support:
         rb += x[j] * g[j]
@@ -166,7 +191,7 @@ def _statistics(dense, A, data, indices, indptr, G, use_gram, c, bb, y, r, x, su
 @njit(cache=True, nogil=True)
 def _rounding(x, g, c, bb):
     """Rounding level of the Gram-based objective ``x'g - c'x + b'b / n``."""
-    return 1e-16 * (bb + abs(np.dot(x, g)) + abs(np.dot(x, c)))
+    return 1e-16 * (bb + abs(dot(x, g)) + abs(dot(x, c)))
 
 
 @njit(cache=True, nogil=True)
@@ -192,16 +217,18 @@ def ws_solve(dense, A, data, indices, indptr, G, use_gram, c, bb, y, r, x, lips,
     gap = np.nan
     changed_at = 0
     previous = x != 0.0
-    free_idx = np.flatnonzero(free)
+    free_idx = _nonzero(free)
     exact = False  # Gram mode, measured on the residual (tight tolerances)
     for it in range(max_iter + 1):
         if it > 0:
             _polish_free(dense, A, data, indices, indptr, G, use_gram, free_idx, r, x, lips,
                          inv_n)  # fmt: skip
             now = x != 0.0
-            if not np.array_equal(now, previous):
-                changed_at, previous = it, now
-        support = np.flatnonzero(x != 0.0)
+            for j in range(p):
+                if now[j] != previous[j]:
+                    changed_at, previous = it, now
+                    break
+        support = _nonzero(x)
         g, rr, rb = _statistics(dense, A, data, indices, indptr, G, use_gram and not exact, c, bb,
                                 y, r, x, support, inv_n)  # fmt: skip
         objective, gap, viol = _measure(g, x, rr, rb, q, kind, a, b, nonneg, free, convex)

@@ -8,6 +8,7 @@ for graph quadratics. Variables have shape ``(n_features, n_outputs)``; a
 squares, multinomial logistic regression and multi-class label propagation share
 one engine. :class:`BaseDatafit` lists everything the solver may use.
 """
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -495,7 +496,7 @@ class _GLMDatafit(BaseDatafit):
         return None
 
     def duality_gap(self, state, grad, penalty, primal):
-        """Fenchel duality gap for the dual point ``-grad_z F``, rescaled into the penalty's domain."""
+        """Fenchel duality gap for the dual point ``-grad_z F``, rescaled into ``h*``'s domain."""
         u = -grad
         scale = penalty.dual_scale(u)
         head = self._neg_conjugate(state, scale)

@@ -39,6 +39,15 @@ def compiled_design(A):
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
+def dot(u, v):
+    """``u' v`` of two contiguous vectors (a loop: numba's BLAS bindings compile slowly)."""
+    s = 0.0
+    for i in range(u.shape[0]):
+        s += u[i] * v[i]
+    return s
+
+
+@njit(cache=True, nogil=True, fastmath=FAST)
 def _dense_dot(A, j, v):
     s = 0.0
     for i in range(A.shape[0]):

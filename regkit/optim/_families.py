@@ -39,8 +39,9 @@ class FixedPartition:
             graph = problem.datafit.graph
             if units.grouped and partition in ("forest", "red-black"):
                 raise ValueError(f"partition={partition!r} needs a separable penalty.")
+            unit_lipschitz = units.reduce(problem.lipschitz)
             unit_blocks = make_partition(units.count, tau, kind=partition,
-                                         lipschitz=units.reduce(problem.lipschitz), graph=graph)  # fmt: skip
+                                         lipschitz=unit_lipschitz, graph=graph)  # fmt: skip
             self.blocks = [units.expand(b) for b in unit_blocks]
         else:
             self.blocks = [np.sort(np.asarray(b, dtype=np.int64).ravel()) for b in partition]

@@ -12,7 +12,7 @@ matter.
 import numpy as np
 from numba import njit
 
-from regkit.optim._design import FAST
+from regkit.optim._design import FAST, dot
 from regkit.optim._kernels import _anderson_point, _cd_step
 from regkit.optim._prox import L1_KIND, value_scalar
 
@@ -71,41 +71,46 @@ class GramCache:
 
 
 @njit(cache=True, nogil=True)
-def _gram_objective(rr, x, q, kind, a, b, nonneg):
+def _gram_objective(rr, x, pos, q, kind, a, b, nonneg):
     val = 0.5 * rr
     for jj in range(x.shape[0]):
-        val += value_scalar(kind, x[jj], a[jj], b[jj], nonneg[jj]) + 0.5 * q[jj] * x[jj] ** 2
+        j = pos[jj]
+        val += value_scalar(kind, x[jj], a[j], b[j], nonneg[j]) + 0.5 * q[j] * x[jj] ** 2
     return val
 
 
 @njit(cache=True, nogil=True)
-def _gram_gap(g, rr, x, q, a, nonneg):
+def _gram_gap(g, rr, x, pos, q, a, nonneg):
     """The block duality gap of ``_block_gap`` from the Gram state (L1 kind)."""
     scale = 1.0
     for jj in range(x.shape[0]):
-        if q[jj] == 0.0 and a[jj] > 0.0:
-            excess = -g[jj] if nonneg[jj] else abs(g[jj])
-            if excess > a[jj]:
-                scale = min(scale, a[jj] / excess)
+        j = pos[jj]
+        if q[j] == 0.0 and a[j] > 0.0:
+            excess = -g[jj] if nonneg[j] else abs(g[jj])
+            if excess > a[j]:
+                scale = min(scale, a[j] / excess)
     total = 0.5 * rr
     xg = 0.0
     for jj in range(x.shape[0]):
+        j = pos[jj]
         xg += x[jj] * g[jj]
-        total += a[jj] * abs(x[jj]) + 0.5 * q[jj] * x[jj] * x[jj]
-        if q[jj] > 0.0:
+        total += a[j] * abs(x[jj]) + 0.5 * q[j] * x[jj] * x[jj]
+        if q[j] > 0.0:
             u = -scale * g[jj]
-            excess = max(u - a[jj], 0.0) if nonneg[jj] else max(abs(u) - a[jj], 0.0)
-            total += excess * excess / (2.0 * q[jj])
+            excess = max(u - a[j], 0.0) if nonneg[j] else max(abs(u) - a[j], 0.0)
+            total += excess * excess / (2.0 * q[j])
     return total + scale * (xg - rr) + 0.5 * scale * scale * rr
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
-def cd_gram(G, pos, g, rr, x, lips, q, kind, a, b, nonneg, max_epochs, tol, gap_tol, anderson):
+def cd_gram(G, pos, coords, g, rr, x, lips, q, kind, a, b, nonneg, max_epochs, tol, gap_tol,
+            anderson):  # fmt: skip
     """Cyclic CD on a block through its Gram matrix; ``x`` (the block) updated in place.
 
     ``G[pos][:, pos]`` is the block's Gram matrix, ``g = A_b' r / n`` its gradient
     and ``rr = ||r||^2 / n`` at the start; both are kept up to date (``O(|block|)``
-    per update). The stopping rules and the Anderson extrapolation (every
+    per update). ``lips``, ``q``, ``a``, ``b`` and ``nonneg`` are indexed by the
+    block's coordinates ``coords``. The stopping rules and the Anderson extrapolation (every
     ``anderson + 1`` epochs, kept if it lowers the block objective) are those of
     the residual loop. Returns ``(epochs, rr)``.
     """
@@ -120,21 +125,22 @@ def cd_gram(G, pos, g, rr, x, lips, q, kind, a, b, nonneg, max_epochs, tol, gap_
     for epoch in range(max_epochs):
         largest = 0.0
         for jj in range(m):
-            if lips[jj] == 0.0:
+            if lips[coords[jj]] == 0.0:
                 continue
-            new = _cd_step(kind, x[jj], g[jj], lips[jj], q[jj], a[jj], b[jj], nonneg[jj])
+            j = coords[jj]
+            new = _cd_step(kind, x[jj], g[jj], lips[j], q[j], a[j], b[j], nonneg[j])
             delta = new - x[jj]
             if delta != 0.0:
-                rr += delta * (2.0 * g[jj] + delta * lips[jj])
+                rr += delta * (2.0 * g[jj] + delta * lips[coords[jj]])
                 for ii in range(m):
                     g[ii] += delta * Gb[jj, ii]
                 x[jj] = new
-                change = abs(delta) * (lips[jj] + q[jj])
+                change = abs(delta) * (lips[coords[jj]] + q[coords[jj]])
                 if change > largest:
                     largest = change
         if largest <= tol:
             return epoch + 1, rr
-        if check_gap and _gram_gap(g, rr, x, q, a, nonneg) <= gap_tol:
+        if check_gap and _gram_gap(g, rr, x, coords, q, a, nonneg) <= gap_tol:
             return epoch + 1, rr
         slot = epoch % (K + 1)
         hist[slot] = x
@@ -145,9 +151,9 @@ def cd_gram(G, pos, g, rr, x, lips, q, kind, a, b, nonneg, max_epochs, tol, gap_
                 if step[jj] != 0.0:
                     for ii in range(m):
                         Gs[ii] += step[jj] * Gb[jj, ii]
-            rr_try = rr + 2.0 * np.dot(step, g) + np.dot(step, Gs)
-            if _gram_objective(rr_try, x + step, q, kind, a, b, nonneg) < _gram_objective(
-                rr, x, q, kind, a, b, nonneg
+            rr_try = rr + 2.0 * dot(step, g) + dot(step, Gs)
+            if _gram_objective(rr_try, x + step, coords, q, kind, a, b, nonneg) < _gram_objective(
+                rr, x, coords, q, kind, a, b, nonneg
             ):
                 x += step
                 g += Gs

@@ -14,9 +14,7 @@ def _as_groups(groups, n_features):
     out = [np.sort(np.asarray(g, dtype=np.int64).ravel()) for g in groups]
     flat = np.concatenate(out) if out else np.empty(0, np.int64)
     if len(flat) != n_features or not np.array_equal(np.sort(flat), np.arange(n_features)):
-        raise ValueError(
-            f"groups must partition the {n_features} coordinates (each exactly once)."
-        )
+        raise ValueError(f"groups must partition the {n_features} coordinates (each exactly once).")
     if any(len(g) == 0 for g in out):
         raise ValueError("groups must not be empty.")
     return out

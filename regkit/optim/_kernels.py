@@ -7,8 +7,9 @@ only ever loops over blocks, never over coordinates.
 import numpy as np
 from numba import njit
 
-from regkit.optim._design import FAST, col_axpy, col_dot
+from regkit.optim._design import FAST, col_axpy, col_dot, dot
 from regkit.optim._prox import L1_KIND, prox_scalar, value_scalar
+
 
 @njit(cache=True, nogil=True)
 def qp_cd(H, q, u, kind, a, b, nonneg, max_epochs, tol):
@@ -107,7 +108,7 @@ ANDERSON_K = 5
 
 @njit(cache=True, nogil=True)
 def _block_objective(r, x, idx, q, kind, a, b, nonneg, inv_n):
-    val = 0.5 * inv_n * np.dot(r, r)
+    val = 0.5 * inv_n * dot(r, r)
     for jj in range(idx.shape[0]):
         j = idx[jj]
         val += value_scalar(kind, x[jj], a[j], b[j], nonneg[j]) + 0.5 * q[j] * x[jj] * x[jj]
@@ -116,15 +117,48 @@ def _block_objective(r, x, idx, q, kind, a, b, nonneg, inv_n):
 
 @njit(cache=True, nogil=True)
 def _anderson_point(hist):
+    """The combination of the last iterates that best cancels their successive differences.
+
+    Solves the small regularised system ``(U U' + eps I) z = 1`` (``U``: the K
+    differences) by Cholesky, in plain loops: numba's ``np.linalg`` bindings cost
+    seconds of compile time for a K x K system.
+    """
     K = hist.shape[0] - 1
-    U = hist[1:] - hist[:-1]
-    C = U @ U.T
-    C += (1e-10 * np.trace(C) + 1e-300) * np.eye(K)
-    z = np.linalg.solve(C, np.ones(K))
-    c = z / np.sum(z)
-    out = np.zeros(hist.shape[1])
+    m = hist.shape[1]
+    C = np.zeros((K, K))
+    for i in range(K):
+        for j in range(i + 1):
+            s = 0.0
+            for t in range(m):
+                s += (hist[i + 1, t] - hist[i, t]) * (hist[j + 1, t] - hist[j, t])
+            C[i, j] = s
+            C[j, i] = s
+    trace = 0.0
+    for i in range(K):
+        trace += C[i, i]
+    for i in range(K):
+        C[i, i] += 1e-10 * trace + 1e-300
+    Lc = np.zeros((K, K))  # Cholesky factor
+    for i in range(K):
+        for j in range(i + 1):
+            s = C[i, j]
+            for t in range(j):
+                s -= Lc[i, t] * Lc[j, t]
+            Lc[i, j] = np.sqrt(max(s, 1e-300)) if i == j else s / Lc[j, j]
+    z = np.ones(K)
+    for i in range(K):  # forward, then backward substitution
+        for t in range(i):
+            z[i] -= Lc[i, t] * z[t]
+        z[i] /= Lc[i, i]
+    for i in range(K - 1, -1, -1):
+        for t in range(i + 1, K):
+            z[i] -= Lc[t, i] * z[t]
+        z[i] /= Lc[i, i]
+    total = np.sum(z)
+    out = np.zeros(m)
     for k in range(K):
-        out += c[k] * hist[k + 1]
+        for t in range(m):
+            out[t] += z[k] / total * hist[k + 1, t]
     return out
 
 
@@ -221,7 +255,7 @@ def _block_gap(dense, A, data, indices, indptr, idx, r, x, q, a, nonneg, inv_n):
             excess = u if nonneg[j] else abs(u)
             if excess > a[j]:
                 scale = min(scale, a[j] / excess)
-    rr = np.dot(r, r) * inv_n
+    rr = dot(r, r) * inv_n
     total = 0.5 * rr
     xg = 0.0
     for jj in range(m):
@@ -261,10 +295,10 @@ def _cd_ls(dense, A, data, indices, indptr, idx, r, x, lips, q, kind, a, b, nonn
                     largest = change
         if largest <= tol:
             return epoch + 1
-        if check_gap and epoch % GAP_EVERY == GAP_EVERY - 1:
-            if _block_gap(dense, A, data, indices, indptr, idx, r, x, q, a, nonneg,
-                          inv_n) <= gap_tol:  # fmt: skip
-                return epoch + 1
+        gap_due = check_gap and epoch % GAP_EVERY == GAP_EVERY - 1
+        if gap_due and _block_gap(dense, A, data, indices, indptr, idx, r, x, q, a, nonneg,
+                                  inv_n) <= gap_tol:  # fmt: skip
+            return epoch + 1
         slot = epoch % (K + 1)
         for jj in range(m):
             hist[slot, jj] = x[idx[jj]]

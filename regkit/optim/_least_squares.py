@@ -1,12 +1,14 @@
-"""Least squares ``||A x - b||^2 / (2 n)``: the datafit with an exact residual-based block solver."""
+"""Least squares ``||A x - b||^2 / (2 n)``, with exact block solvers on the residual or Gram."""
+
+import itertools
 
 import numpy as np
 import scipy.sparse as sp
 
 from regkit.optim import _kernels
+from regkit.optim._compiled_ws import ws_solve
 from regkit.optim._datafits import _GLMDatafit, block_lipschitz
 from regkit.optim._design import compiled_design
-from regkit.optim._compiled_ws import ws_solve
 from regkit.optim._families import FIRST_WORKING_SET
 from regkit.optim._gram import GramCache, cd_gram
 from regkit.optim._updates import INNER_GAP
@@ -169,8 +171,9 @@ class LeastSquares(_GLMDatafit):
         if not penalty.is_separable:
             gids, glips = self._group_lipschitz(state, penalty, idx)
             X = np.ascontiguousarray(x)
-            _kernels.group_cd_ls(self.design, gids, penalty.group_kernel(), glips, state.z, X, inv_n,
-                                 max_epochs, tol)  # fmt: skip
+            kernel = penalty.group_kernel()
+            _kernels.group_cd_ls(self.design, gids, kernel, glips, state.z, X, inv_n, max_epochs,
+                                 tol)  # fmt: skip
             x[:] = X
             return
         q = np.ascontiguousarray(penalty.quadratic[:, 0])
@@ -231,15 +234,15 @@ class LeastSquares(_GLMDatafit):
         """Block CD through the block's Gram matrix; the residual is updated once at the end."""
         pos = self.gram.positions(idx)
         kind, a, b, nonneg = kernel
-        args = (lipschitz[idx], q[idx], kind, a[idx], b[idx], nonneg[idx], max_epochs, tol,
-                gap_tol / self.n_outputs, _kernels.ANDERSON_K)  # fmt: skip
+        args = (lipschitz, q, kind, a, b, nonneg, max_epochs, tol, gap_tol / self.n_outputs,
+                _kernels.ANDERSON_K)  # fmt: skip
         idx = np.ascontiguousarray(idx, dtype=np.int64)
         for k in range(self.n_outputs):
             r = state.z[:, k]
             g = _kernels.columns_dot(self.design, idx, r) / self.n_samples
             xb = np.ascontiguousarray(x[idx, k])
             start = xb.copy()
-            cd_gram(self.gram.matrix, pos, g, float(r @ r) / self.n_samples, xb, *args)
+            cd_gram(self.gram.matrix, pos, idx, g, float(r @ r) / self.n_samples, xb, *args)
             _kernels.columns_axpy(self.design, idx, xb - start, r)
             x[idx, k] = xb
 
@@ -248,7 +251,7 @@ class LeastSquares(_GLMDatafit):
         members, starts, _ = penalty.group_kernel()
         if state.group_lipschitz is None:
             glips = np.array([block_lipschitz(self, members[lo:hi])
-                              for lo, hi in zip(starts[:-1], starts[1:])])  # fmt: skip
+                              for lo, hi in itertools.pairwise(starts)])  # fmt: skip
             group_of = np.empty(self.n_features, dtype=np.int64)
             group_of[members] = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
             state.group_lipschitz = (glips, group_of)

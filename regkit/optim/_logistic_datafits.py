@@ -119,4 +119,3 @@ class MultinomialLogistic(_GLMDatafit):
         # mixes the predicted probabilities with the one-hot labels.
         Q = scale * self._probabilities(state.z) + (1.0 - scale) * self.Y
         return -float(np.sum(self.c * xlogy(Q, Q)))
-

@@ -96,7 +96,7 @@ class BasePenalty:
         return new
 
     def rescaled(self, linear, quadratic):
-        """The penalty ``v -> m * h(k * v)`` (unbound), given ``linear = m k`` and ``quadratic = m k**2``.
+        """The penalty ``v -> m * h(k * v)`` (unbound), from ``m k`` and ``m k**2``.
 
         Used to solve a rescaled problem (equilibrated data) exactly. The two
         products are what a homogeneous family needs (strengths of degree 1 and 2)

@@ -71,10 +71,8 @@ def prox_scalar(kind, z, step, a, b, nonneg):
     if kind == MCP_KIND:
         knot = b * a
         # Inner piece |u| <= gamma * lambda: curvature 1/step - 1/gamma.
-        if step < b:
-            inner = min(max((az - step * a) / (1.0 - step / b), 0.0), knot)
-        else:  # concave piece: the minimum sits at an end
-            inner = knot
+        # (when step >= gamma the piece is concave: its minimum sits at an end)
+        inner = min(max((az - step * a) / (1.0 - step / b), 0.0), knot) if step < b else knot
         best_u, best_val = _candidate(best_u, best_val, sign * inner, z, step, kind, a, b, False)
         return _candidate(best_u, best_val, sign * max(az, knot), z, step, kind, a, b, False)[0]
     # SCAD: pieces [0, lambda], [lambda, gamma lambda], beyond.
@@ -121,7 +119,7 @@ def violation_scalar(kind, u, grad, a, b, nonneg):
 
 @njit(cache=True, nogil=True)
 def prox_array(kind, z, step, a, b, nonneg):
-    """:func:`prox_scalar` on arrays of shape ``(m, K)`` (``step``, ``a``, ``b``, ``nonneg``: ``(m,)``)."""
+    """:func:`prox_scalar` on ``(m, K)`` arrays (``step``, ``a``, ``b``, ``nonneg``: ``(m,)``)."""
     out = np.empty_like(z)
     for i in range(z.shape[0]):
         for k in range(z.shape[1]):

@@ -150,7 +150,7 @@ class SelectionRule:
         self._epoch_perm = None
 
     def fixed(self, it, G, x, partition):
-        """The block of ``partition`` to update at iteration ``it``: ``(index, curvature or None)``."""
+        """The block of ``partition`` for iteration ``it``: ``(index, curvature or None)``."""
         raise NotImplementedError
 
     def variable(self, it, G, x, tau):
@@ -384,7 +384,7 @@ class GaussSouthwellQuadratic(GreedyRule):
 
 
 class GaussSouthwellProximal(GreedyRule):
-    """GS-q: the exact decrease of a proximal step with curvature ``L`` (``L_b`` on fixed blocks)."""
+    """GS-q: the exact decrease of a proximal step, curvature ``L`` (``L_b`` on fixed blocks)."""
 
     def __init__(self, problem):
         super().__init__(problem)

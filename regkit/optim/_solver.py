@@ -197,7 +197,7 @@ default="newton"
         return _Run(self, datafit, penalty, x0, state).run()
 
     def _is_default_loop(self):
-        """Options the compiled loop of a datafit implements (see :meth:`BaseDatafit.solve_compiled`)."""
+        """Options a datafit's compiled loop implements (:meth:`BaseDatafit.solve_compiled`)."""
         return (self.selection == "gs-q" and self.blocks == "variable"
                 and self.block_size == "auto" and self.update in ("newton", "matrix")
                 and self.callback is None and self.max_time is None

@@ -71,7 +71,7 @@ def _group_qp(H, G, u, penalty, idx, K, max_epochs, tol):
 
 
 def solve_block_qp(H, G, xb, penalty, idx, tol=1e-12, max_epochs=2000):
-    """Block step ``argmin_d G'd + d'Hd/2 + g(x_b + d)`` for a bound penalty's non-smooth part ``g``.
+    """Block step ``argmin_d G'd + d'Hd/2 + g(x_b + d)``, ``g`` a bound penalty's non-smooth part.
 
     A smooth block is a Cholesky solve (least squares when ``H`` is singular);
     otherwise a compiled cyclic coordinate descent (block CD over groups for a

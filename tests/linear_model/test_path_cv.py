@@ -135,7 +135,7 @@ def test_logistic_cv_equals_independent_fits(n_classes):
     assert model.alpha_ == best
     refit = BCDLogisticRegression(C=model.C_, l1_ratio=0.5, tol=1e-10).fit(X, y)
     np.testing.assert_allclose(model.coef_, refit.coef_, atol=1e-6)
-    assert model.C_ == pytest.approx(1.0 / (model.alpha_ * len(y)))
+    assert pytest.approx(1.0 / (model.alpha_ * len(y))) == model.C_
 
 
 def test_logistic_cv_sparse_input_and_weights():

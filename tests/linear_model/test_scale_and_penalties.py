@@ -125,9 +125,7 @@ def test_positive_applies_to_named_convex_penalties_only(regression, penalty):
 @pytest.mark.parametrize("sparse", [False, True])
 def test_dual_gap_matches_an_independent_computation(regression, sparse):
     X, y = regression
-    model = BCDRegressor(alpha=0.5, l1_ratio=1.0, tol=1e-6).fit(
-        sp.csr_array(X) if sparse else X, y
-    )
+    model = BCDRegressor(alpha=0.5, l1_ratio=1.0, tol=1e-6).fit(sp.csr_array(X) if sparse else X, y)
     Xc, yc = X - X.mean(axis=0), y - y.mean()  # the intercept, profiled out
     n = len(y)
     r = yc - Xc @ model.coef_
@@ -146,6 +144,9 @@ def test_logistic_reports_a_duality_gap_with_its_intercept():
     for l1_ratio in (0.0, 1.0):
         model = BCDLogisticRegression(C=0.5, l1_ratio=l1_ratio, tol=1e-8).fit(X, y)
         assert 0 <= model.dual_gap_ <= 1e-8 * np.log(2)
-    multi = BCDLogisticRegression(tol=1e-8).fit(*make_classification(
-        n_samples=200, n_features=5, n_informative=3, n_classes=3, random_state=2))
+    multi = BCDLogisticRegression(tol=1e-8).fit(
+        *make_classification(
+            n_samples=200, n_features=5, n_informative=3, n_classes=3, random_state=2
+        )
+    )
     assert 0 <= multi.dual_gap_ <= 1e-8 * np.log(3)

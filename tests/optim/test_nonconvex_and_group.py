@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from regkit.optim import MCP, SCAD, BCDSolver, GroupLasso, L1, LeastSquares, Logistic
+from regkit.optim import L1, MCP, SCAD, BCDSolver, GroupLasso, LeastSquares, Logistic
 
 
 def _sparse_signal(n=120, p=40, seed=0):
@@ -122,7 +122,13 @@ def test_group_selection_picks_whole_groups():
     A, b, _ = _sparse_signal(seed=5)
     pen = GroupLasso(0.05, groups=4)
     seen = []
-    BCDSolver(selection="gsl", block_size=2, update="gradient", max_iter=20, tol=0.0,
-              callback=lambda x, rec: seen.append(rec["block"])).solve(LeastSquares(A, b), pen)
+    BCDSolver(
+        selection="gsl",
+        block_size=2,
+        update="gradient",
+        max_iter=20,
+        tol=0.0,
+        callback=lambda x, rec: seen.append(rec["block"]),
+    ).solve(LeastSquares(A, b), pen)
     for block in seen:  # two groups of four per block
         assert len(block) == 8 and len({int(j) // 4 for j in block}) == 2
