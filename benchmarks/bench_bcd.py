@@ -56,6 +56,7 @@ except ImportError:
     skglm = None
 try:
     import celer
+    import celer.homotopy
 except ImportError:
     celer = None
 
@@ -278,15 +279,35 @@ def path_part(quick, repeats):
     return pd.DataFrame(rows), tols
 
 
-def skglm_cv(X, y, alphas, folds, tol):
-    """skglm's warm-started path on the same folds and grid, then the refit."""
+def _centred_fold(X, y, train):
+    """A training fold centred as scikit-learn's LinearModelCV does (sparse: X's offset)."""
+    Xt, yt = X[train], y[train]
+    x_mean = np.asarray(Xt.mean(axis=0)).ravel()
+    y_mean = yt.mean()
+    return Xt, yt - y_mean, x_mean, y_mean
+
+
+def anchor_cv(name, X, y, alphas, folds, tol):
+    """skglm's or celer's warm-started path on the same folds and grid, then the refit."""
     mse = np.zeros((len(alphas), len(folds)))
     for f, (train, test) in enumerate(folds):
-        coefs = skglm.Lasso(fit_intercept=True, tol=tol).path(X[train], y[train], alphas)[1]
-        pred = X[test] @ coefs[:-1] + coefs[-1]
+        Xt, yt, x_mean, y_mean = _centred_fold(X, y, train)
+        if name == "skglm":
+            coefs = skglm.Lasso(fit_intercept=True, tol=tol).path(X[train], y[train], alphas)[1]
+            coefs, intercepts = coefs[:-1], coefs[-1]
+        elif sp.issparse(X):
+            ones = np.ones(len(x_mean))
+            coefs = celer.homotopy.celer_path(Xt, yt, "lasso", alphas=alphas, tol=tol,
+                                              X_offset=x_mean, X_scale=ones)[1]  # fmt: skip
+            intercepts = y_mean - x_mean @ coefs
+        else:
+            coefs = celer.Lasso(fit_intercept=False, tol=tol).path(Xt - x_mean, yt, alphas)[1]
+            intercepts = y_mean - x_mean @ coefs
+        pred = X[test] @ coefs + intercepts
         mse[:, f] = np.mean((pred - y[test][:, None]) ** 2, axis=0)
     best = alphas[int(np.argmin(mse.mean(axis=1)))]
-    return skglm.Lasso(alpha=best, fit_intercept=True, tol=tol).fit(X, y), best
+    refit = (skglm.Lasso if name == "skglm" else celer.Lasso)(alpha=best, tol=tol).fit(X, y)
+    return refit, best
 
 
 def cv_part(quick, repeats, path_tols):
@@ -301,17 +322,16 @@ def cv_part(quick, repeats, path_tols):
                                                max_iter=10_000),
             "sklearn": lambda t: LassoCV(cv=folds_of, tol=t, max_iter=100_000),
         }  # fmt: skip
-        if celer is not None:
-            makers["celer"] = lambda t: celer.LassoCV(cv=folds_of, tol=t)
         chosen, times = {}, {name: [] for name in makers}
-        if skglm is not None:
-            times["skglm"] = []
+        # celer's LassoCV does not run with scikit-learn >= 1.7 (n_alphas): both anchors
+        # run their own paths on the same folds and grid here.
+        times.update({name: [] for name, mod in (("skglm", skglm), ("celer", celer)) if mod})
         for r in range(repeats + 1):  # the first round warms up
             for name in list(times):
                 tol = tols.get(name) or 1e-6
                 start = time.perf_counter()
-                if name == "skglm":  # needs the grid: runs after regkit
-                    model, chosen[name] = skglm_cv(X, y, chosen["_grid"], folds, tol)
+                if name in ("skglm", "celer"):  # needs the grid: runs after regkit
+                    model, chosen[name] = anchor_cv(name, X, y, chosen["_grid"], folds, tol)
                 else:
                     model = makers[name](tol).fit(X, y)
                     chosen[name] = model.alpha_
