@@ -48,6 +48,7 @@ class GroupLasso(BasePenalty):
     """
 
     is_separable = False
+    _has_strength = True
 
     def __init__(self, alpha, groups, weights=None):
         self.alpha = _check_alpha(alpha)

@@ -18,6 +18,7 @@ class _Folded(_CoordinateWise):
 
     is_convex = False
     _min_gamma = 0.0
+    _has_strength = True
 
     def __init__(self, alpha, gamma, weights=None):
         self.alpha = _check_alpha(alpha)

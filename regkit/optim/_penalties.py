@@ -51,6 +51,8 @@ class BasePenalty:
                 member.__doc__ = inherited.__doc__
 
     _n_features = None
+    # Whether the strength lives in ``self.alpha`` (so ``with_alpha`` may replace it).
+    _has_strength = False
 
     def bind(self, n_features):
         """A copy bound to ``n_features`` coordinates (weights and groups checked here).
@@ -88,7 +90,7 @@ class BasePenalty:
         -------
         penalty : BasePenalty
         """
-        if not hasattr(type(self), "alpha") and "alpha" not in vars(self):
+        if not self._has_strength:
             raise TypeError(f"{type(self).__name__} has no strength alpha to change.")
         new = copy.copy(self)
         new.alpha = _check_alpha(alpha)
@@ -501,6 +503,7 @@ class _AlphaPenalty(SeparablePenalty):
 
     _l1_share = 0.0
     _l2_share = 0.0
+    _has_strength = True
 
     @property
     def l1(self):
