@@ -17,7 +17,11 @@ FAST_PARAMS = {
     "BCDLabelPropagation": {"n_neighbors": 5, "max_iter": 500},
     "BCDLogisticRegression": {"max_iter": 200},
     "BCDRegressor": {"alpha": 0.01, "max_iter": 200},
-    "BCDRegressorCV": {"alphas": 5, "cv": 3, "max_iter": 200},
+    # eps=0.05: the weight-equivalence check's data (45 rows, 30 features) are nearly
+    # singular at the default grid's end (alpha_max / 1000), where fits of the weighted and
+    # the repeated data that both reach a 1e-13 duality gap still differ by 1e-8 in their
+    # predictions (a flat objective, not a weighting error; the chosen alpha is the same).
+    "BCDRegressorCV": {"alphas": 5, "eps": 0.05, "cv": 3, "max_iter": 200},
     "BCDLogisticRegressionCV": {"alphas": 5, "cv": 3, "max_iter": 200},
     "NeuralRegressor": {**NEURAL_FAST, "hidden_layer_sizes": (16,)},
     # batch_size 8: see HistogramRegressor (one full batch makes the weight check flaky).
