@@ -11,6 +11,7 @@ from regkit.nn import (
     ENGINE_PARAMETERS,
     BaseNeuralRegressor,
     make_mlp,
+    register_estimator,
     weighted_mean,
 )
 from regkit.utils import fill_doc, store_init_params
@@ -45,6 +46,16 @@ def check_hidden_layer_sizes(hidden_layer_sizes, name="hidden_layer_sizes"):
     return sizes
 
 
+def mlp_spec(estimator):
+    """The architecture parameters of an estimator built on :func:`make_mlp`."""
+    return (
+        check_hidden_layer_sizes(estimator.hidden_layer_sizes),
+        estimator.activation,
+        float(estimator.dropout),
+    )
+
+
+@register_estimator
 @fill_doc(
     engine_parameters=ENGINE_PARAMETERS,
     engine_attributes=ENGINE_ATTRIBUTES,
@@ -121,6 +132,9 @@ class NeuralRegressor(BaseNeuralRegressor):
             activation=self.activation,
             dropout=self.dropout,
         )
+
+    def _module_spec(self, n_features, n_outputs):
+        return (*super()._module_spec(n_features, n_outputs), *mlp_spec(self))
 
     def _loss(self, module, X, y, w):
         squared = torch.square(module(X) - y).mean(dim=1)
