@@ -382,6 +382,33 @@ def _make_estimator(cls, metadata, path):
     return estimator
 
 
+def _split_entries(cls, estimator, entries, path):
+    """Tensor entries of the network (``module.*``) and of attributes (``attr.*``)."""
+    module_entries, attribute_entries = {}, {}
+    params = estimator.get_params(deep=False)
+    for entry in entries:
+        kind, _, name = entry[2].partition(".")
+        if kind == "module" and name:
+            module_entries[name] = entry
+        elif kind == "attr":
+            _check_attribute_name(cls, name, params, path)
+            attribute_entries[name] = entry
+        else:
+            raise _refuse(path, f"tensor {entry[2]!r} is neither module.* nor attr.*.")
+    return module_entries, attribute_entries
+
+
+def _read_tensor(handle, data_start, entry, path):
+    begin, end, _, dtype, shape = entry
+    handle.seek(data_start + begin)
+    raw = bytearray(handle.read(end - begin))
+    if len(raw) != end - begin:
+        raise _refuse(path, "it is truncated.")
+    if not raw:
+        return torch.empty(shape, dtype=_TENSOR_DTYPES[dtype])
+    return torch.frombuffer(raw, dtype=_TENSOR_DTYPES[dtype]).reshape(shape)
+
+
 def _build_checked_module(estimator, module_entries, path):
     """Build the network on ``meta``, compare it with the file, then build it for real."""
     try:
@@ -391,7 +418,7 @@ def _build_checked_module(estimator, module_entries, path):
             }
     except Exception as exc:  # a forged attribute can break any subclass's builder
         raise _refuse(path, f"its attributes do not describe a network ({exc!r}).") from None
-    found = {name: tuple(shape) for name, shape in module_entries.items()}
+    found = {name: tuple(entry[4]) for name, entry in module_entries.items()}
     if expected != found:
         missing = sorted(set(expected) - set(found))
         extra = sorted(set(found) - set(expected))
@@ -451,35 +478,16 @@ def load_estimator(path, expected_class=None):
         metadata = _metadata(header, path)
         cls = _resolve_class(metadata, expected_class, path)
         estimator = _make_estimator(cls, metadata, path)
-        module_entries, attribute_entries = {}, []
-        for entry in entries:
-            kind, _, name = entry[2].partition(".")
-            if kind == "module" and name:
-                module_entries[name] = entry[4]
-            elif kind == "attr":
-                _check_attribute_name(cls, name, estimator.get_params(deep=False), path)
-                attribute_entries.append((name, entry))
-            else:
-                raise _refuse(path, f"tensor {entry[2]!r} is neither module.* nor attr.*.")
+        module_entries, attribute_entries = _split_entries(cls, estimator, entries, path)
+        for name, entry in attribute_entries.items():
+            if entry[3] == "BF16":
+                raise _refuse(path, f"attribute {name!r} is bfloat16, which NumPy cannot hold.")
+            setattr(estimator, name, _read_tensor(handle, data_start, entry, path).numpy())
         module = _build_checked_module(estimator, module_entries, path)
-
-        def read(entry):
-            begin, end, _, dtype, shape = entry
-            handle.seek(data_start + begin)
-            raw = bytearray(handle.read(end - begin))
-            if len(raw) != end - begin:
-                raise _refuse(path, "it is truncated.")
-            if not raw:
-                return torch.empty(shape, dtype=_TENSOR_DTYPES[dtype])
-            return torch.frombuffer(raw, dtype=_TENSOR_DTYPES[dtype]).reshape(shape)
-
         state = {
-            entry[2].partition(".")[2]: read(entry)
-            for entry in entries
-            if entry[2].startswith("module.")
+            name: _read_tensor(handle, data_start, entry, path)
+            for name, entry in module_entries.items()
         }
-        for name, entry in attribute_entries:
-            setattr(estimator, name, read(entry).numpy())
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as exc:
