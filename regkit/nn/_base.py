@@ -466,7 +466,8 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         The first call prepares the model from its rows (target scaling, input
         statistics, network), as ``fit`` does; later calls keep them, and keep the
         optimiser's state, so that a stream of calls continues one training run
-        (scikit-learn's convention). No validation split is held out, no learning
+        (scikit-learn's convention); each call steps at the current
+        ``learning_rate`` and ``weight_decay``. No validation split is held out, no learning
         rate schedule applies and no stopping rule is checked. Records are tagged
         ``stage="partial_fit"``.
 
@@ -507,13 +508,17 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
                 self._new_module(X.shape[1], y_encoded, sample_weight, generator)
             X_t, y_t, w_t = self._tensors(X, y_encoded, sample_weight)
             _, batch_size = self._training_budget(len(X))
+            optimizer = getattr(self, "_optimizer", None)
+            if optimizer is not None:  # set_params between calls takes effect
+                for group in optimizer.param_groups:
+                    group.update(lr=self.learning_rate, weight_decay=self.weight_decay)
             run = run_epochs(
                 self,
                 self.module_,
                 self._loss,
                 TensorBatches(X_t, y_t, w_t, batch_size=batch_size),
                 generator=generator,
-                optimizer=getattr(self, "_optimizer", None),
+                optimizer=optimizer,
                 stage="partial_fit",
                 max_epochs=1,
                 lr_schedule="constant",

@@ -103,6 +103,7 @@ def fgsm_rmse(estimator, X, y, eps):
     >>> bool(attacked > clean)
     True
     """
+    _check_regressor(estimator)
     radii = np.atleast_1d(np.asarray(eps, dtype=np.float64))
     values = [rmse(y, estimator.predict(fgsm_perturb(estimator, X, y, r))) for r in radii]
     return values[0] if np.ndim(eps) == 0 else np.array(values)
