@@ -202,42 +202,57 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     the given rows with the encoders of its first call; :meth:`fine_tune` trains a
     copy with another loss on other batches.
 
-    Hooks, in the order they are called (only the first two are required):
+    Hooks. A subclass must define the first two; the others have defaults.
 
     - ``_build_module(n_features, n_outputs)``: return a new ``torch.nn.Module``.
-      Called inside :func:`~regkit.nn.use_generator`: build it from
-      :class:`~regkit.nn.Linear` and :func:`~regkit.nn.make_mlp` and its
-      initialisation is seeded by ``random_state``. Also called by ``load``.
-    - ``_loss(module, X, y, w)``: scalar training loss of a minibatch (``y``
-      encoded, ``w`` None without sample weights); also the validation loss.
-    - ``_module_spec(n_features, n_outputs)``: what the network's architecture
-      depends on; ``warm_start`` reuses a network only when it is unchanged
-      (default: the two sizes; subclasses add their architecture parameters).
-    - ``_fit_target_encoder(y, sample_weight)`` / ``_encode_target(y)``: learn (on
-      the training rows; ``sample_weight`` may be None) and apply the target
-      transformation the loss sees (default: weighted standardisation per
-      output, exact at any finite scale).
+      Called inside :func:`~regkit.nn.use_generator`: built from
+      :class:`~regkit.nn.Linear`, :class:`~regkit.nn.Dropout` and
+      :func:`~regkit.nn.make_mlp`, its initialisation is seeded by
+      ``random_state`` and its predictions are batch-invariant. ``load`` calls it
+      (through ``_rebuild_module``) to get a network to fill.
+    - ``_loss(module, X, y, w)``: scalar loss of a minibatch (``y`` encoded, ``w``
+      None without sample weights); also the validation loss.
+
+    Then, in the order ``fit`` calls them:
+
+    - ``_module_spec(n_features, n_outputs)``: what the architecture depends on;
+      ``warm_start`` reuses the network only when it is unchanged (default: the
+      two sizes; subclasses add their architecture parameters).
+    - ``_fit_target_encoder(y, sample_weight)`` then ``_encode_target(y)``: learn
+      on the training rows (``sample_weight`` may be None), and apply, the target
+      transformation the loss sees (default: weighted standardisation per output,
+      exact at any finite scale). Skipped, like the next two, when the network is
+      reused (``warm_start``, later ``partial_fit`` calls).
     - ``_fit_input_encoder(X, sample_weight)``: learn what the network needs to
       know about its inputs, on the training rows (default: nothing).
-    - ``_initialize_module(module, y, sample_weight)``: data-dependent
-      initialisation of a freshly built network, given the encoded training
-      targets (default: nothing).
-    - ``_train(data)``: the training stage, given a :class:`TrainingData`
-      (default: one :func:`~regkit.nn.run_epochs` run with ``_loss``; a
-      two-stage model runs two, each with its own loss, parameters and
-      ``stage`` name).
-    - ``_training_budget(n_train)``: ``(max_epochs, batch_size)`` of the default
-      ``_train`` (default: the parameters; a subclass may resolve ``"auto"``).
-    - ``_on_train_step(step, n_steps)``: before each optimiser step of ``fit``
-      (for schedules of the loss, such as AR-Net's regulariser ramp).
-    - ``_epoch_extras(module, X, y)``: extra entries of an epoch's history record.
+    - ``_build_module``, then ``_initialize_module(module, y, sample_weight)``:
+      data-dependent initialisation of the fresh network, given the encoded
+      training targets (default: nothing).
+    - ``_train(data)``: the training stage, given a :class:`TrainingData`. The
+      default runs :func:`~regkit.nn.run_epochs` once with ``_loss`` and a
+      divergence check of the network's outputs, calling, in turn,
+      ``_training_budget(n_train)`` (``(max_epochs, batch_size)``; a subclass may
+      resolve ``"auto"``), ``_on_train_step(step, n_steps)`` before each
+      optimiser step (for schedules inside the loss, such as AR-Net's regulariser
+      ramp), ``_loss``, and ``_epoch_extras(module, X, y)`` after each epoch
+      (extra entries of its history record). A two-stage model overrides
+      ``_train`` and runs ``run_epochs`` twice, each run with its own loss,
+      parameters and ``stage`` name. ``partial_fit`` runs one epoch with
+      ``_loss`` instead.
+
+    And to predict (``predict``, ``predict_tensor``, the distribution methods):
+
     - ``_predict_module(module, X)``: the network's output for a float32 tensor
       (default: ``module(X)``).
     - ``_decode(output)``: turn that output into float64 predictions in the units
-      of ``y``, in torch, so that ``predict`` (under ``no_grad``) and
-      ``predict_tensor`` (differentiable) share it. Under
-      :func:`~regkit.nn.batch_invariant`; use its operations where a row's result
-      must not depend on the batch.
+      of ``y``, in torch, so that ``predict`` (under ``no_grad``) and the
+      differentiable ``predict_tensor`` share one decoder. It runs under
+      :func:`~regkit.nn.batch_invariant`: sums and exponentials over the outputs of
+      a row should use :mod:`regkit.nn.invariant`.
+
+    Class attributes: ``_validation_rows`` (``"random"``, or ``"last"`` for rows in
+    time order) chooses the early-stopping rows; ``_eval_batch_size`` bounds the
+    rows of one forward pass at prediction time.
 
     Parameters
     ----------
