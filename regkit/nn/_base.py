@@ -151,7 +151,9 @@ def weighted_mean(values, weights=None):
 class TrainingData:
     """The rows a fit trains on, encoded as the loss sees them, on the training device.
 
-    Attributes
+    ``fit`` builds it and passes it to the ``_train`` hook.
+
+    Parameters
     ----------
     X, y : Tensor
         Training inputs (float32) and encoded targets (``_encode_target``).

@@ -13,8 +13,8 @@ callers; so are two-stage fits and fine-tuning with another loss.
 import math
 import time
 import warnings
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -44,21 +44,46 @@ RUN_SETTINGS = (
 DIVERGENCE_FACTOR = 1e6
 
 
-@runtime_checkable
-class BatchSource(Protocol):
+class BatchSource(ABC):
     """What :func:`run_epochs` trains on: minibatches, reshuffled every epoch.
 
-    Any object with these two methods is a batch source. Each minibatch is a
-    tuple; the loss is called as ``loss(module, *batch)``, and the epoch's loss is
-    the mean of the minibatch losses weighted by the number of rows of the first
-    element of each tuple.
+    Any object with the two methods below is a batch source (``isinstance`` checks
+    for them, as :class:`collections.abc.Sized` does for ``__len__``); subclassing
+    this class is optional. Each minibatch is a tuple; the loss is called as
+    ``loss(module, *batch)``, and the epoch's loss is the mean of the minibatch
+    losses weighted by the number of rows of the first tensor of each tuple.
+
+    See Also
+    --------
+    TensorBatches : Shuffled minibatches of the rows of a few tensors.
     """
 
+    @abstractmethod
     def __len__(self):
         """Number of minibatches per epoch (the length of a learning-rate schedule)."""
 
+    @abstractmethod
     def batches(self, generator):
-        """Yield one epoch of minibatches, shuffled with ``generator``."""
+        """Yield one epoch of minibatches.
+
+        Parameters
+        ----------
+        generator : torch.Generator
+            The run's generator: every random draw (order, sampling,
+            augmentation) should use it, so that runs are reproducible.
+
+        Yields
+        ------
+        batch : tuple
+            Arguments of the loss after the module.
+        """
+
+    @classmethod
+    def __subclasshook__(cls, other):
+        if cls is BatchSource:
+            methods = ("__len__", "batches")
+            return all(any(name in vars(base) for base in other.__mro__) for name in methods)
+        return NotImplemented
 
 
 class TensorBatches:
@@ -131,7 +156,7 @@ class TensorBatches:
 class TrainingRun:
     """What one call of :func:`run_epochs` did.
 
-    Attributes
+    Parameters
     ----------
     epochs : int
         Epochs run (complete ones; an interrupted epoch is not counted).

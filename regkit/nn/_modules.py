@@ -56,6 +56,17 @@ class Linear(nn.Linear):
             nn.init.uniform_(self.bias, -bound, bound, generator=generator)
 
     def forward(self, x):
+        """``x @ weight.T + bias`` (with :func:`invariant.linear` in batch-invariant mode).
+
+        Parameters
+        ----------
+        x : Tensor of shape (..., in_features)
+            Inputs.
+
+        Returns
+        -------
+        y : Tensor of shape (..., out_features)
+        """
         if invariant.is_batch_invariant():
             return invariant.linear(x, self.weight, self.bias)
         return super().forward(x)
@@ -94,6 +105,18 @@ class Dropout(nn.Module):
         self.p = float(p)
 
     def forward(self, x):
+        """Zero elements at random in training mode; the identity otherwise.
+
+        Parameters
+        ----------
+        x : Tensor
+            Inputs.
+
+        Returns
+        -------
+        y : Tensor
+            Like ``x``.
+        """
         if not self.training or self.p == 0:
             return x
         if self.p == 1:
@@ -104,6 +127,12 @@ class Dropout(nn.Module):
         return x * (noise >= self.p) / (1 - self.p)
 
     def extra_repr(self):
+        """The probability, shown in the module's ``repr``.
+
+        Returns
+        -------
+        text : str
+        """
         return f"p={self.p}"
 
 

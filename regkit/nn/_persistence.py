@@ -72,7 +72,7 @@ _ESTIMATOR_PACKAGES = ("regkit.regression", "regkit.forecasting", "regkit.unlear
 _REGISTRY = {}
 
 
-def register_estimator(cls):
+def register_estimator(estimator_class):
     """Allow :func:`load_estimator` to recreate ``cls`` from a model file.
 
     Use it as a class decorator on every estimator whose ``save`` files should be
@@ -87,12 +87,12 @@ def register_estimator(cls):
 
     Parameters
     ----------
-    cls : type
+    estimator_class : type
         The estimator class.
 
     Returns
     -------
-    cls : type
+    estimator_class : type
         The same class.
 
     Raises
@@ -107,18 +107,18 @@ def register_estimator(cls):
     >>> register_estimator(NeuralRegressor) is NeuralRegressor
     True
     """
-    name = cls.__name__
+    name = estimator_class.__name__
     existing = _REGISTRY.get(name)
     if existing is not None and (existing.__module__, existing.__qualname__) != (
-        cls.__module__,
-        cls.__qualname__,
+        estimator_class.__module__,
+        estimator_class.__qualname__,
     ):
         raise ValueError(
             f"another class is registered as {name!r}: "
             f"{existing.__module__}.{existing.__qualname__}."
         )
-    _REGISTRY[name] = cls
-    return cls
+    _REGISTRY[name] = estimator_class
+    return estimator_class
 
 
 def _registered(name):
