@@ -305,7 +305,9 @@ def _checked_mixtures(mixtures, u):
     below, above = below.where(used, 0), above.where(used, 0)
     low, high, anchor = u[below], u[above], u[:, None]
     if not ((low < anchor) & (anchor < high))[used].all():
-        raise ValueError("every positive mixture must mix a row below and a row above its anchor.")
+        raise ValueError(
+            "every positive mixture must bracket its anchor: mix a row below and a row above it."
+        )
     alpha = torch.where(used, (high - anchor) / (high - low).where(used, 1.0), 0.0)
     return SupReMixMixtures(share, below, above, multiplicity.to(torch.float64)), alpha
 
