@@ -640,5 +640,7 @@ def test_bad_mixtures_are_refused():
         supremix_loss(z, y, mixtures=good._replace(positive_above=torch.full((6, 1), 6)))
     with pytest.raises(ValueError, match="shape"):
         supremix_loss(z, y, mixtures=good._replace(positive_multiplicity=torch.ones(6, 2)))
+    with pytest.raises(ValueError, match="may be None"):
+        supremix_loss(z, y, mixtures=good._replace(positive_below=None))
     with pytest.raises(ValueError, match="non-negative"):
         supremix_loss(z, y, mixtures=good._replace(positive_multiplicity=-torch.ones(6, 1)))
