@@ -644,3 +644,24 @@ def test_bad_mixtures_are_refused():
         supremix_loss(z, y, mixtures=good._replace(positive_below=None))
     with pytest.raises(ValueError, match="non-negative"):
         supremix_loss(z, y, mixtures=good._replace(positive_multiplicity=-torch.ones(6, 1)))
+
+
+# ------------------------------------------------------------ devices
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("loss", ["supremix", "supcon", "rnc"])
+def test_cuda_matches_cpu_with_a_cpu_generator(loss):
+    # The draws come from the CPU generator whatever the device of z, so a seed
+    # gives the same mixtures, and the same loss, on both devices.
+    z, y = _two_views(23, 64, d=16)
+    functions = {
+        "supremix": lambda z, y: supremix_loss(z, y, generator=torch.Generator().manual_seed(0)),
+        "supcon": supcon_loss,
+        "rnc": rnc_loss,
+    }
+    on_cpu = functions[loss](z, y)
+    z_cuda = z.cuda().requires_grad_()
+    on_cuda = functions[loss](z_cuda, y.cuda())
+    on_cuda.backward()
+    assert on_cuda.device.type == "cuda" and torch.isfinite(z_cuda.grad).all()
+    assert on_cuda.item() == pytest.approx(on_cpu.item(), rel=1e-10)
