@@ -29,6 +29,8 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
+from regkit.utils import fill_doc
+
 __all__ = [
     "SupReMixMixtures",
     "draw_supremix_mixtures",
@@ -38,6 +40,20 @@ __all__ = [
 ]
 
 _DISTANCES = ("l1", "l2", None)
+
+_BATCH_PARAMETERS = """
+z : Tensor of shape (n, d)
+        Embeddings, one row per view of a sample: for two views of ``B`` rows,
+        ``torch.cat([z1, z2])``, with the targets repeated (see the module notes).
+    y : Tensor of shape (n,) or (n, 1)
+        Targets, one per row of ``z``.
+"""
+
+_SAMPLE_WEIGHT = """
+sample_weight : Tensor of shape (n,) or None, default=None
+        Non-negative weight of each anchor's term; with two views, repeat the
+        weights as the targets.
+"""
 
 
 class SupReMixMixtures(NamedTuple):
@@ -362,6 +378,7 @@ def _weighted_mean(values, weight):
 
 
 # ---------------------------------------------------------------------- losses
+@fill_doc(batch_parameters=_BATCH_PARAMETERS, sample_weight=_SAMPLE_WEIGHT)
 def supcon_loss(
     z, y, *, temperature=0.5, distance="l1", normalize=True, target_scale=None, sample_weight=None
 ):
@@ -397,11 +414,7 @@ def supcon_loss(
 
     Parameters
     ----------
-    z : Tensor of shape (n, d)
-        Embeddings, one row per view of a sample (see the module notes for two
-        views).
-    y : Tensor of shape (n,) or (n, 1)
-        Targets, one per row of ``z``.
+    {batch_parameters}
     temperature : float, default=0.5
         Temperature :math:`\tau` of the scores.
     distance : {"l1", "l2"} or None, default="l1"
@@ -413,8 +426,7 @@ def supcon_loss(
         Standard deviation defining the units of the label distances; None uses
         the population standard deviation of ``y`` in the batch (the loss is then
         invariant to ``y -> a * y + b``, ``a > 0``).
-    sample_weight : Tensor of shape (n,) or None, default=None
-        Non-negative weight of each anchor's term.
+    {sample_weight}
 
     Returns
     -------
@@ -466,6 +478,7 @@ def _mixture_logits(batch, mixtures, alpha, temperature, distance):
     return logits, (multiplicity * positive).sum(dim=1), multiplicity.sum(dim=1)
 
 
+@fill_doc(batch_parameters=_BATCH_PARAMETERS, sample_weight=_SAMPLE_WEIGHT)
 def supremix_loss(
     z,
     y,
@@ -551,11 +564,7 @@ def supremix_loss(
 
     Parameters
     ----------
-    z : Tensor of shape (n, d)
-        Embeddings, one row per view of a sample: for two views of ``B`` rows,
-        ``torch.cat([z1, z2])`` with ``y`` repeated (module notes).
-    y : Tensor of shape (n,) or (n, 1)
-        Targets, one per row of ``z``.
+    {batch_parameters}
     temperature : float, default=0.5
         Temperature :math:`\tau` (the reference uses 0.5 on AgeDB, 0.3 on
         IMDB-WIKI, 0.1 on STS-B).
@@ -580,8 +589,7 @@ def supremix_loss(
         uses the population standard deviation of ``y`` in the batch (the loss
         is then invariant to ``y -> a * y + b``, ``a > 0``). Pass the training
         set's to keep the units fixed across batches.
-    sample_weight : Tensor of shape (n,) or None, default=None
-        Non-negative weight of each anchor's term.
+    {sample_weight}
     generator : torch.Generator or None, default=None
         Source of the mixture draws; pass a seeded one for reproducibility.
         None uses a fresh generator seeded by the operating system.
@@ -653,6 +661,7 @@ def _pairwise_distances(z):
     return torch.where(apart, squared.where(apart, 1).sqrt(), 0)
 
 
+@fill_doc(batch_parameters=_BATCH_PARAMETERS, sample_weight=_SAMPLE_WEIGHT)
 def rnc_loss(z, y, *, temperature=2.0, normalize=False, sample_weight=None):
     r"""Rank-N-Contrast (RNC) loss: contrast every pair against the rows ranked farther.
 
@@ -687,18 +696,13 @@ def rnc_loss(z, y, *, temperature=2.0, normalize=False, sample_weight=None):
 
     Parameters
     ----------
-    z : Tensor of shape (n, d)
-        Embeddings, one row per view of a sample (see the module notes for two
-        views).
-    y : Tensor of shape (n,) or (n, 1)
-        Targets, one per row of ``z``.
+    {batch_parameters}
     temperature : float, default=2.0
         Temperature :math:`\tau` (the reference's default).
     normalize : bool, default=False
         Project the rows of ``z`` onto the unit sphere first (the reference uses
         the raw encoder features).
-    sample_weight : Tensor of shape (n,) or None, default=None
-        Non-negative weight of each anchor's term.
+    {sample_weight}
 
     Returns
     -------
