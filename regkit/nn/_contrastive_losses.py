@@ -44,9 +44,10 @@ _DISTANCES = ("l1", "l2", None)
 _BATCH_PARAMETERS = """
 z : Tensor of shape (n, d)
         Embeddings, one row per view of a sample: for two views of ``B`` rows,
-        ``torch.cat([z1, z2])``, with the targets repeated (see the module notes).
+        ``torch.cat([z1, z2])`` (``2B`` rows). Rows with equal targets are
+        positives of each other, so the views of a row always are.
     y : Tensor of shape (n,) or (n, 1)
-        Targets, one per row of ``z``.
+        Targets, one per row of ``z``: ``torch.cat([y, y])`` for two views.
 """
 
 _SAMPLE_WEIGHT = """
