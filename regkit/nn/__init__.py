@@ -21,7 +21,17 @@ from regkit.nn._modules import ACTIVATIONS, Dropout, Linear, make_mlp, mlp_width
 from regkit.nn._persistence import load_estimator, register_estimator
 from regkit.nn._random import current_generator, make_generator, use_generator
 from regkit.nn.invariant import batch_invariant, is_batch_invariant
-from regkit.nn.losses import cs_divergence, cs_qmi, gaussian_gram, median_width
+from regkit.nn.losses import (
+    SupReMixMixtures,
+    cs_divergence,
+    cs_qmi,
+    draw_supremix_mixtures,
+    gaussian_gram,
+    median_width,
+    rnc_loss,
+    supcon_loss,
+    supremix_loss,
+)
 from regkit.nn.robustness import fgsm_perturb, fgsm_rmse
 
 __all__ = [
@@ -32,6 +42,7 @@ __all__ = [
     "BatchSource",
     "Dropout",
     "Linear",
+    "SupReMixMixtures",
     "TensorBatches",
     "TrainingData",
     "TrainingRun",
@@ -39,6 +50,7 @@ __all__ = [
     "cs_divergence",
     "cs_qmi",
     "current_generator",
+    "draw_supremix_mixtures",
     "fgsm_perturb",
     "fgsm_rmse",
     "gaussian_gram",
@@ -50,7 +62,10 @@ __all__ = [
     "mlp_width",
     "register_estimator",
     "resolve_device",
+    "rnc_loss",
     "run_epochs",
+    "supcon_loss",
+    "supremix_loss",
     "use_generator",
     "weighted_mean",
 ]

@@ -44,15 +44,6 @@ def test_same_seed_same_model_bit_for_bit(regression_data):
     assert not np.array_equal(first.predict(X), other.predict(X))
 
 
-def test_fit_leaves_global_random_state_alone(regression_data):
-    X, y = regression_data
-    torch.manual_seed(123)
-    expected = torch.rand(3)
-    torch.manual_seed(123)
-    NeuralRegressor(**FAST, dropout=0.2, random_state=0).fit(X, y)
-    np.testing.assert_array_equal(torch.rand(3), expected)
-
-
 def test_dropout_is_seeded(regression_data):
     X, y = regression_data
     params = {**FAST, "dropout": 0.3, "random_state": 1}
