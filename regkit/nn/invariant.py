@@ -43,6 +43,8 @@ import math
 
 import torch
 
+from regkit.utils import fill_doc
+
 __all__ = [
     "batch_invariant",
     "elu",
@@ -217,6 +219,18 @@ def linear(x, weight, bias=None):
 
 
 # ------------------------------------------------------- elementwise functions
+_elementwise = fill_doc(
+    elementwise="""Parameters
+    ----------
+    x : Tensor
+        Float32 or float64 values.
+
+    Returns
+    -------
+    y : Tensor
+        Like ``x``."""
+)
+
 # Cody-Waite split of log(2): n * hi is exact for the n that occur (hi has 15
 # significant bits in float32, 32 in float64).
 _LN2 = {
@@ -290,65 +304,41 @@ def exp(x):
     return torch.where(torch.isnan(x), x, result)
 
 
+@_elementwise
 def expm1(x):
     """``exp(x) - 1``, without cancellation near zero (a polynomial there).
 
-    Parameters
-    ----------
-    x : Tensor
-        Float32 or float64 values.
-
-    Returns
-    -------
-    y : Tensor
+    {elementwise}
     """
     small = x.abs() < 0.5 * math.log(2.0)
     near_zero = _taylor(torch.where(small, x, torch.zeros_like(x)), _DEGREE[x.dtype], 1)
     return torch.where(small, near_zero, exp(x) - 1.0)
 
 
+@_elementwise
 def tanh(x):
     """Hyperbolic tangent, ``e / (e + 2)`` with ``e = expm1(2x)`` (accurate near zero).
 
-    Parameters
-    ----------
-    x : Tensor
-        Float32 or float64 values.
-
-    Returns
-    -------
-    y : Tensor
+    {elementwise}
     """
     e = expm1(2.0 * x.clamp(-20.0, 20.0))
     return e / (e + 2.0)
 
 
+@_elementwise
 def sigmoid(x):
     """Logistic function, ``1 / (1 + exp(-x))``.
 
-    Parameters
-    ----------
-    x : Tensor
-        Float32 or float64 values.
-
-    Returns
-    -------
-    y : Tensor
+    {elementwise}
     """
     return 1.0 / (1.0 + exp(-x))
 
 
+@_elementwise
 def silu(x):
     """SiLU (swish), ``x * sigmoid(x)``.
 
-    Parameters
-    ----------
-    x : Tensor
-        Float32 or float64 values.
-
-    Returns
-    -------
-    y : Tensor
+    {elementwise}
     """
     return x * sigmoid(x)
 
@@ -387,17 +377,11 @@ _ERFC = (
 )
 
 
+@_elementwise
 def erfc(x):
     """Complementary error function, to float32 precision (relative error < 1.2e-7).
 
-    Parameters
-    ----------
-    x : Tensor
-        Float32 or float64 values.
-
-    Returns
-    -------
-    y : Tensor
+    {elementwise}
     """
     z = x.abs()
     t = 1.0 / (1.0 + 0.5 * z)
@@ -408,17 +392,11 @@ def erfc(x):
     return torch.where(x >= 0, value, 2.0 - value)
 
 
+@_elementwise
 def gelu(x):
     """GELU, ``x * Phi(x) = x * erfc(-x / sqrt(2)) / 2`` (not the tanh approximation).
 
-    Parameters
-    ----------
-    x : Tensor
-        Float32 or float64 values.
-
-    Returns
-    -------
-    y : Tensor
+    {elementwise}
     """
     return 0.5 * x * erfc(x * (-1.0 / math.sqrt(2.0)))
 
