@@ -66,8 +66,9 @@ _ACTIVE = contextvars.ContextVar("regkit_batch_invariant", default=False)
 # Elements of the largest temporary a linear layer creates per step (bounds memory;
 # splitting rows into steps does not change any row's arithmetic).
 _STEP_ELEMENTS = 1 << 18
-# Products summed by one pairwise tree: chosen from the layer's width only.
-_MAX_BLOCK = 1024
+# Products per pairwise tree, times the layer's outputs (at most, and at most this
+# many products per tree): chosen from the layer's shape only.
+_BLOCK_BUDGET = 1024
 
 
 @contextlib.contextmanager
@@ -130,20 +131,23 @@ def is_batch_invariant():
 
 
 # ------------------------------------------------------------------ reductions
-def tree_sum(values):
-    """Sum over the last dimension in a fixed pairwise order.
+def tree_sum(values, dim=-1):
+    """Sum over one dimension in a fixed pairwise order.
 
-    The dimension is padded with zeros to a power of two, then halves are added
-    elementwise until one value is left: the order depends only on the length.
+    The dimension is padded with zeros to a power of two, then its two halves are
+    added elementwise until one value is left: the order depends only on its length.
 
     Parameters
     ----------
-    values : Tensor of shape (..., n)
+    values : Tensor
         Values to sum.
+    dim : int, default=-1
+        The dimension to sum over.
 
     Returns
     -------
-    total : Tensor of shape (...)
+    total : Tensor
+        ``values`` without ``dim``.
 
     Examples
     --------
@@ -152,6 +156,7 @@ def tree_sum(values):
     >>> tree_sum(torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]))
     tensor([ 6., 15.])
     """
+    values = values.movedim(dim, -1)
     size = values.shape[-1]
     width = 1 << max(size - 1, 0).bit_length()
     if width != size:
@@ -162,20 +167,37 @@ def tree_sum(values):
     return values[..., 0]
 
 
+def _pairwise_rows(products):
+    """:func:`tree_sum` over dimension 1 of ``(rows, block, outputs)`` products.
+
+    The same additions as ``tree_sum(products, dim=1)``, on contiguous halves.
+    """
+    while products.shape[1] > 1:
+        half = products.shape[1] // 2
+        products = products[:, :half] + products[:, half:]
+    return products[:, 0]
+
+
 def _block_size(n_inputs, n_outputs):
-    """Products summed per pairwise tree; a function of the layer's shape only."""
+    """Products summed per pairwise tree; a function of the layer's shape only.
+
+    Up to 1024 for a single output, fewer as the layer widens (a block's products
+    are an ``(rows, block, outputs)`` tensor), one for 1024 outputs and more.
+    """
     block = 1 << max(n_inputs - 1, 0).bit_length()
-    budget = 1 << max((4096 // max(n_outputs, 1)).bit_length() - 1, 0)
-    return min(block, _MAX_BLOCK, budget)
+    budget = 1 << max((_BLOCK_BUDGET // max(n_outputs, 1)).bit_length() - 1, 0)
+    return min(block, _BLOCK_BUDGET, budget)
 
 
 def linear(x, weight, bias=None):
     """``x @ weight.T + bias`` with a summation order fixed by the layer's shape.
 
-    Each output is ``((0 + s_1) + s_2 + ...) + bias``, where ``s_b`` is the
-    :func:`tree_sum` of the elementwise products of the ``b``-th block of inputs
-    with the weights; the block size depends only on the layer's width. Rows are
-    processed in steps that bound memory, which changes no row's arithmetic.
+    The inputs are cut into blocks of ``b`` (a power of two that depends only on
+    the layer's width); each output is ``((0 + s_1) + s_2 + ...) + bias``, added
+    left to right, where ``s_j`` is the :func:`tree_sum` of the products of the
+    ``j``-th block of inputs with their weights (the last block padded with
+    zeros). Rows are processed in steps that bound memory, which changes no row's
+    arithmetic.
 
     Parameters
     ----------
@@ -201,16 +223,17 @@ def linear(x, weight, bias=None):
     n_outputs = weight.shape[0]
     rows = x.reshape(-1, n_inputs)
     block = _block_size(n_inputs, n_outputs)
+    n_padded = -(-n_inputs // block) * block
+    # (inputs, outputs), padded with zero weights to whole blocks: x * 0 adds zeros.
+    columns = torch.nn.functional.pad(weight.T, (0, 0, 0, n_padded - n_inputs))
     step = max(1, _STEP_ELEMENTS // (n_outputs * block))
     parts = []
     for begin in range(0, len(rows), step):
-        chunk = rows[begin : begin + step]
+        chunk = torch.nn.functional.pad(rows[begin : begin + step], (0, n_padded - n_inputs))
         out = torch.zeros(len(chunk), n_outputs, dtype=x.dtype, device=x.device)
-        for start in range(0, n_inputs, block):
-            products = (
-                chunk[:, None, start : start + block] * weight[None, :, start : start + block]
-            )
-            out = out + tree_sum(products)
+        for start in range(0, n_padded, block):
+            products = chunk[:, start : start + block, None] * columns[None, start : start + block]
+            out = out + _pairwise_rows(products)
         parts.append(out)
     out = torch.cat(parts) if parts else rows.new_zeros(0, n_outputs)
     if bias is not None:

@@ -125,6 +125,7 @@ def test_tree_sum_order_is_fixed_and_accurate():
     rows = torch.randn(5, 37, dtype=torch.float64, generator=make_generator(0))
     expected = [math.fsum(row.tolist()) for row in rows]
     np.testing.assert_allclose(invariant.tree_sum(rows).numpy(), expected, rtol=1e-14)
+    assert torch.equal(invariant.tree_sum(rows.T, dim=0), invariant.tree_sum(rows))
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
