@@ -90,3 +90,14 @@ def test_dropout_keeps_the_expected_share_and_scale():
 def test_use_generator_wants_a_cpu_generator():
     with pytest.raises(TypeError, match=r"CPU torch\.Generator"), use_generator(42):
         pass
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_fits_are_seeded_and_predict_rows_independently(regression_data, make_neural):
+    X, y = regression_data
+    first = make_neural(max_epochs=2, batch_size=32, device="cuda", random_state=0).fit(X, y)
+    second = make_neural(max_epochs=2, batch_size=32, device="cuda", random_state=0).fit(X, y)
+    np.testing.assert_array_equal(first.predict(X), second.predict(X))
+    alone = np.concatenate([first.predict(X[i : i + 1]) for i in range(20)])
+    np.testing.assert_array_equal(alone, first.predict(X)[:20])
