@@ -407,8 +407,8 @@ def run_epochs(
             for epoch in range(first_epoch, first_epoch + max_epochs):
                 start = time.perf_counter()
                 set_training_mode(module)
-                # Sum on the device: one host synchronisation per epoch keeps GPUs busy.
-                total, n_rows = None, 0
+                # Losses stay on the device: one host synchronisation per epoch.
+                values, sizes = [], []
                 for batch in batches.batches(generator):
                     step += 1
                     if on_step is not None:
@@ -419,14 +419,12 @@ def run_epochs(
                     optimizer.step()
                     if scheduler is not None:
                         scheduler.step()
-                    rows = len(next(t for t in batch if t is not None))
                     if reference is None:
                         reference = value.item()
-                    total = (
-                        value.detach() * rows if total is None else total + value.detach() * rows
-                    )
-                    n_rows += rows
-                train_loss = total.item() / n_rows
+                    values.append(value.detach())
+                    sizes.append(len(batch[0]))
+                weights = torch.tensor(sizes, dtype=values[0].dtype, device=values[0].device)
+                train_loss = (torch.stack(values) @ weights).item() / sum(sizes)
                 _check_loss(train_loss, reference, epoch, learning_rate)
                 module.eval()
                 record = {"epoch": epoch, "train_loss": train_loss, "valid_loss": np.nan}
