@@ -34,7 +34,8 @@ def check_float32_columns(X, feature_names=None, *, check_underflow=True):
     """
     if X.size == 0:
         return
-    largest = np.max(np.abs(X), axis=0)
+    # Two reductions instead of np.abs(X): no temporary the size of X.
+    largest = np.maximum(np.max(X, axis=0), -np.min(X, axis=0))
     over = np.flatnonzero(largest > _FLOAT32.max)
     if over.size:
         j = over[0]
