@@ -63,7 +63,6 @@ def reduce_rows(
     first = arrays[0]
     if _is_dask(first):
         import dask
-        import dask.array as da
 
         row_chunks = first.chunks[0]
         blocks = [
@@ -72,13 +71,11 @@ def reduce_rows(
         ]
         starts = np.concatenate([[0], np.cumsum(row_chunks)[:-1]]).astype(int)
         task = dask.delayed(func, pure=True)
-        partials = [
-            da.from_delayed(
-                task(*(b[i] for b in blocks), int(start), *args), out_shape, dtype=np.float64
-            )
-            for i, start in enumerate(starts)
-        ]
-        return np.asarray(da.stack(partials).sum(axis=0, split_every=split_every).compute())
+        level = [task(*(b[i] for b in blocks), int(start), *args) for i, start in enumerate(starts)]
+        add = dask.delayed(_add_terms, pure=True)
+        while len(level) > 1:
+            level = [add(*level[i : i + split_every]) for i in range(0, len(level), split_every)]
+        return np.asarray(dask.compute(level[0])[0], dtype=np.float64)
     n = len(first)
 
     def block_term(start):
@@ -90,15 +87,28 @@ def reduce_rows(
         threads = 1
     elif threads is None:
         threads = min(blas_threads(), len(starts))  # threadpool_info costs ~1 ms
-    total = np.zeros(out_shape)
     if threads <= 1:
-        for start in starts:
-            total += block_term(start)
-        return total
+        return _accumulate(map(block_term, starts), out_shape)
     with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
-        for term in pool.map(block_term, starts):  # in block order: deterministic sums
+        # pool.map yields in block order: deterministic sums.
+        return _accumulate(pool.map(block_term, starts), out_shape)
+
+
+def _accumulate(terms, out_shape):
+    """The sum of partial terms, added in order.
+
+    A sum that leaves the float64 range becomes infinite without a warning: the
+    callers check it (the first pass of a fit sketches again with scaled data).
+    """
+    total = np.zeros(out_shape)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for term in terms:
             total += term
     return total
+
+
+def _add_terms(*terms):
+    return _accumulate(terms, np.shape(terms[0]))
 
 
 def _sketch_block(block, row_start, sketch):

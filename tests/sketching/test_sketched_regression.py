@@ -204,8 +204,9 @@ def test_precondition_branches_reach_lstsq(monkeypatch, cheap_below, keep_blocks
     def reduce(func, shape, args):
         return reduce_rows(func, [A, b[:, None], None], shape, block_rows=999, args=args)
 
+    exponents = np.zeros(10, dtype=int), np.zeros(1, dtype=int)
     coef, rank, history = _solve.precondition_solve(
-        reduce, SA, np.zeros(10), np.zeros(1), 2, keep_blocks=keep_blocks
+        reduce, SA, np.zeros(10), np.zeros(1), 2, *exponents, keep_blocks=keep_blocks
     )
     x_lstsq = np.linalg.lstsq(A, b, rcond=None)[0]
     assert rank == 10 and len(history) == 3
