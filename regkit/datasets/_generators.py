@@ -1,19 +1,30 @@
 """Synthetic data generators with a known ground truth."""
 
+from numbers import Integral, Real
+
 import numpy as np
 from scipy.signal import lfilter, lfiltic
 from sklearn.utils import check_random_state
 
 
+def _is_int(value):
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
 def _ar_coefficients(coef):
     if isinstance(coef, dict):
-        if not coef or any(int(lag) != lag or lag < 1 for lag in coef):
-            raise ValueError(f"coef as a dict must map lags >= 1 to values, got {coef!r}.")
+        if not coef or any(not _is_int(lag) or lag < 1 for lag in coef):
+            raise ValueError(f"coef as a dict must map int lags >= 1 to values, got {coef!r}.")
         dense = np.zeros(int(max(coef)))
         for lag, value in coef.items():
+            if not isinstance(value, Real) or isinstance(value, bool) or not np.isfinite(value):
+                raise ValueError(f"coef[{lag}] must be a finite number, got {value!r}.")
             dense[int(lag) - 1] = value
         return dense
-    dense = np.asarray(coef, dtype=float)
+    try:
+        dense = np.asarray(coef, dtype=float)
+    except (TypeError, ValueError):
+        dense = np.array([np.nan])
     if dense.ndim != 1 or dense.size == 0 or not np.all(np.isfinite(dense)):
         raise ValueError(
             "coef must be a non-empty 1-D array of finite AR coefficients (coef[0] is lag 1) "
@@ -53,7 +64,9 @@ def make_ar_process(n_samples, coef, *, noise=1.0, burn_in=None, random_state=No
     ------
     ValueError
         If the coefficients do not define a stationary process (a root of the
-        characteristic polynomial on or inside the unit circle).
+        characteristic polynomial on or inside the unit circle), or an argument is
+        out of its range (``n_samples < 1``, ``noise < 0``, ``burn_in < 0``, a
+        non-finite coefficient...).
 
     Examples
     --------
@@ -63,10 +76,12 @@ def make_ar_process(n_samples, coef, *, noise=1.0, burn_in=None, random_state=No
     (500,)
     """
     coef = _ar_coefficients(coef)
-    if int(n_samples) != n_samples or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise!r}.")
+    if not _is_int(n_samples) or n_samples < 1:
+        raise ValueError(f"n_samples must be an int >= 1, got {n_samples!r}.")
+    if isinstance(noise, bool) or not isinstance(noise, Real) or not 0 <= noise < np.inf:
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}.")
+    if burn_in is not None and (not _is_int(burn_in) or burn_in < 0):
+        raise ValueError(f"burn_in must be None or an int >= 0, got {burn_in!r}.")
     p = coef.size
     # Stationary iff every root of z^p - c1 z^(p-1) - ... - cp lies inside the unit circle.
     roots = np.roots(np.r_[1.0, -coef])

@@ -130,9 +130,9 @@ def linf_radius(
     delta : float, default=0.01
         Failure probability.
     residual_norm : float or ndarray, default=1.0
-        ``||A x* - b||_2`` (one per target for multi-output b).
+        ``||A x* - b||_2`` (one per target for multi-output b): finite and >= 0.
     sigma_min : float, default=1.0
-        Smallest singular value of A (``1 / ||A^+||_2``).
+        Smallest singular value of A (``1 / ||A^+||_2``): finite and > 0.
     sketch : str, BaseSketch subclass or instance, default="gaussian"
         The sketch whose constant ``linf_constant`` scales the Gaussian bound.
 
@@ -151,9 +151,22 @@ def linf_radius(
     _check("n_sketch_rows", n_sketch_rows, 0, integral=True)
     _check("n_features", n_features, 0, integral=True)
     _check("delta", delta, 0, 1)
+    _check("sigma_min", sigma_min, 0)
+    try:
+        residual = np.asarray(residual_norm, dtype=float)
+    except (TypeError, ValueError):
+        residual = np.array(np.nan)
+    if residual.ndim > 1 or not np.all(np.isfinite(residual) & (residual >= 0)):
+        raise ValueError(
+            "residual_norm must be a finite number >= 0 or a 1-D array of them, "
+            f"got {residual_norm!r}."
+        )
     constant, _ = _linf_constant(sketch)
     eps = constant * gaussian_linf_eps(n_sketch_rows, n_features, delta)
-    radius = eps / math.sqrt(n_features) * np.asarray(residual_norm, dtype=float) / sigma_min
+    if math.isfinite(eps):
+        radius = eps / math.sqrt(n_features) * residual / sigma_min
+    else:  # no bound, whatever the residual
+        radius = np.full(residual.shape, math.inf)
     return float(radius) if radius.ndim == 0 else radius
 
 

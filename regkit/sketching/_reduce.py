@@ -135,5 +135,7 @@ def sketch_dask(sketch, A, *, split_every=8):
     -------
     SA : ndarray of shape (m, k) or (m,)
     """
+    if A.ndim not in (1, 2):
+        raise ValueError(f"A must be 1-D or 2-D (rows first), got a dask array of shape {A.shape}.")
     shape = (sketch.n_rows, *A.shape[1:])
     return reduce_rows(_sketch_block, [A], shape, split_every=split_every, args=(sketch,))
