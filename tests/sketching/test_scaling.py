@@ -12,14 +12,13 @@ from regkit.sketching import (
     SketchedLinearRegression,
     make_sketching_problem,
 )
-from regkit.sketching._scaling import DataScale, column_exponents, to_data_units
 
 N, D = 3000, 4
 
 
 def _data():
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((N, D)) + [0.0, 1.0, -2.0, 0.5]
+    X = rng.standard_normal((N, D)) + np.array([0.0, 1.0, -2.0, 0.5])
     y = X @ [1.0, 2.0, 3.0, 4.0] + 3.0 + rng.standard_normal(N)
     return X, y
 
@@ -133,6 +132,8 @@ def test_linf_guarantee_holds_on_scaled_data(x_scale, y_scale):
 
 
 def test_to_data_units_refuses_what_float64_cannot_hold():
+    from regkit.sketching._scaling import to_data_units
+
     coef_eq = np.array([[0.5], [1e-20]])
     # The second coefficient underflows but carries less than rounding: allowed.
     coef = to_data_units(coef_eq, np.array([0, 1060]), np.array([3]))
@@ -144,6 +145,8 @@ def test_to_data_units_refuses_what_float64_cannot_hold():
 
 
 def test_data_scale_is_exact_and_keeps_entries_below_one():
+    from regkit.sketching._scaling import DataScale, column_exponents
+
     rng = np.random.default_rng(1)
     X = rng.standard_normal((50, 3)) * [1e300, 1.0, 1e-300]
     Y = rng.standard_normal((50, 2)) * [1e-200, 1e200]
