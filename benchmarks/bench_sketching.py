@@ -228,6 +228,20 @@ def failure_table(n, d, seeds):
     return pd.DataFrame(rows)
 
 
+def markdown(frame):
+    """A markdown table (no tabulate dependency), numbers to 3 significant digits."""
+
+    def cell(value):
+        if isinstance(value, float) and value.is_integer() and abs(value) >= 100:
+            return str(int(value))  # row counts (a float column when NaN is present)
+        return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |"]
+    lines.append("|" + "---|" * len(frame.columns))
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(False)]
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, few seeds")
@@ -265,12 +279,11 @@ def main(argv=None):
         if not args.skip_failures:
             print(f"== failure rates (n={fn}, d={fd}, eps={EPS}, delta={DELTA})", flush=True)
             failures = failure_table(fn, fd, seeds)
-    pd.set_option("display.width", 200)
     print()
-    print(speed.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print(markdown(speed))
     if failures is not None:
         print()
-        print(failures.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+        print(markdown(failures))
 
 
 if __name__ == "__main__":
