@@ -119,16 +119,19 @@ BaseSketch subclass, default="auto"
     method_ : str
         Method used: ``"sketch_and_solve"``, ``"precondition"`` or ``"exact"``. When
         the sketch would have at least as many rows as the data (small n, or
-        ``n < d``), a sketch cannot help: the problem is solved exactly with
-        :func:`scipy.linalg.lstsq` (minimum-norm solution when rank deficient).
+        ``n < d``), a sketch cannot help: the problem is solved exactly (a QR of
+        the equilibrated design; :func:`scipy.linalg.lstsq`'s minimum-norm solution
+        when rank deficient).
     sketch_ : BaseSketch or None
         The sketch operator (``None`` for the exact method).
     sketch_size_ : int
         Rows ``m`` of the sketch (``n_samples`` for the exact method).
     linf_radius_ : float or ndarray of shape (n_targets,)
-        Sketch-and-solve: the l-inf radius, with ``||r||`` and ``||A^+||`` estimated
-        from the sketch (``inf`` for CountSketch or a rank-deficient sketch).
-        Precondition and exact methods: 0.0 (no sketching error).
+        Sketch-and-solve: the l-inf radius, in the units of ``coef_``, with
+        ``||r||`` and ``||A^+||`` estimated from the sketch (``inf`` for
+        CountSketch or a rank-deficient sketch); see Notes for how it is mapped
+        back from the equilibrated problem. Precondition and exact methods: 0.0
+        (no sketching error).
     rank_ : int
         Numerical rank of the (sketched) design.
     n_iter_ : int
@@ -157,6 +160,29 @@ BaseSketch subclass, default="auto"
     chunked data can be sketched; its l-inf radius, like the Rademacher and sparse
     sign ones, is calibrated from measurements because the paper's proof is
     disputed.
+
+    Scale: any representable X and y work, e.g. X times 1e-300 or 1e300, and give
+    the coefficients of the unscaled data times the scale ratio. Small problems
+    (the sketch, the triangular factor, the exact solve) are *equilibrated*: each
+    column of X and of y is divided by the power of two of its largest uncentred
+    entry (exact in floating point), so that rank decisions do not depend on
+    units and no square leaves the float64 range; the solution ``x'`` of the
+    equilibrated problem maps back as ``x_j = x'_j 2**e_y / 2**e_j``. Passes over
+    the data run unscaled (bit for bit the same as before) unless the data lie
+    near the ends of the float64 range (entries beyond about 1e270 or below
+    1e-270), where the blocks are divided by powers of two as they are read; the
+    Gram shortcut of the precondition path is used only while ``A^T A`` stays in
+    range. When the coefficients themselves cannot be represented (X around 1e160
+    and y around 1e-200 need coefficients around 1e-360), ``fit`` raises a
+    ``ValueError`` instead of returning zeros or NaN. The l-inf radius stays a
+    guarantee for the original coefficients: the bound holds coordinate by
+    coordinate, ``|x_j - x*_j| <= (eps / sqrt(d)) ||r|| ||e_j^T A^+||``, and for
+    every diagonal scaling ``D``, ``||e_j^T A^+|| <= ||(A D^-1)^+|| / D_j``;
+    ``linf_radius_`` is the largest over ``j`` of the smaller of the bounds from
+    the equilibrated ``D`` and from a common power of two (the textbook radius).
+
+    A call of ``fit`` or ``partial_fit`` that raises leaves the estimator as it
+    was; ``fit`` ends a ``partial_fit`` stream.
 
     Threads: in-memory data are walked in row blocks on as many threads as BLAS
     uses, each block's BLAS calls on one thread; limit both with

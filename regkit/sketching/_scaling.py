@@ -8,7 +8,7 @@ correct result where it would have overflowed or underflowed. Two uses:
 
 * :class:`DataScale` divides the columns of X and Y (and the weights) by powers of
   two *before* a pass over the data, when the data are so large or so small that a
-  sum over their rows would leave the range (rare: entries beyond about 1e290 or
+  sum over their rows would leave the range (rare: sketch entries beyond about 1e270 or
   below 1e-270), and for the in-memory exact and streamed paths.
 * :func:`column_exponents` / :func:`to_data_units` *equilibrate* the small problems
   (the sketch, the triangular factor): every column is divided by the power of two
