@@ -412,9 +412,15 @@ BaseSketch subclass, default="auto"
         data_scale = scale or DataScale.identity(n_features, Y.shape[1])
         if method == "sketch_and_solve":
             self._solve_sketch(partial, data_scale, sketch, single_output)
-            return self
-        SA, _, x_mean, y_mean = split_sketch(partial, n_features, self.fit_intercept)
-        x_exponents, y_exponents = sketch_exponents(partial, n_features)
+        else:
+            self._precondition(reduce, partial, data_scale, single_output, not _is_dask(X))
+        return self
+
+    def _precondition(self, reduce, partial, scale, single_output, keep_blocks):
+        """Exact solve preconditioned by the sketch: passes over the data by ``reduce``."""
+        d = self.n_features_in_
+        SA, _, x_mean, y_mean = split_sketch(partial, d, self.fit_intercept)
+        x_exponents, y_exponents = sketch_exponents(partial, d)
         coef, self.rank_, self.history_ = precondition_solve(
             reduce,
             SA,
@@ -423,15 +429,14 @@ BaseSketch subclass, default="auto"
             self.refine_steps,
             x_exponents,
             y_exponents,
-            keep_blocks=not _is_dask(X),
+            keep_blocks=keep_blocks,
         )
         # precondition_solve leaves y in its units: equilibrate it only now.
         coef_eq = np.ldexp(coef, -y_exponents)
-        coef = to_data_units(coef_eq, x_exponents + data_scale.x, y_exponents + data_scale.y)
-        self._set_solution(coef, *data_scale.unscale_means(x_mean, y_mean), single_output)
+        coef = to_data_units(coef_eq, x_exponents + scale.x, y_exponents + scale.y)
+        self._set_solution(coef, *scale.unscale_means(x_mean, y_mean), single_output)
         self.n_iter_ = len(self.history_)
-        self.linf_radius_ = 0.0 if single_output else np.zeros(Y.shape[1])
-        return self
+        self.linf_radius_ = 0.0 if single_output else np.zeros(len(y_mean))
 
     def _fit_exact(self, X, y, sample_weight, single_output):
         if _is_dask(X):
@@ -452,11 +457,9 @@ BaseSketch subclass, default="auto"
         root = np.sqrt(weights)[:, None]
         Xc, Yc = (X - x_mean) * root, (Y - y_mean) * root
         # Like LinearRegression: the minimum-norm solution, silently, when rank deficient.
-        coef_eq, self.rank_, _, _ = solve_small(
-            Xc, Yc, column_exponents(X), column_exponents(Y), warn=False
-        )
-        x_exponents, y_exponents = column_exponents(X) + scale.x, column_exponents(Y) + scale.y
-        coef = to_data_units(coef_eq, x_exponents, y_exponents)
+        x_exponents, y_exponents = column_exponents(X), column_exponents(Y)
+        coef_eq, self.rank_, _, _ = solve_small(Xc, Yc, x_exponents, y_exponents, warn=False)
+        coef = to_data_units(coef_eq, x_exponents + scale.x, y_exponents + scale.y)
         self._set_solution(coef, *scale.unscale_means(x_mean, y_mean), single_output)
         self.method_ = "exact"
         self.sketch_ = None
@@ -509,7 +512,7 @@ BaseSketch subclass, default="auto"
                 method = "sketch_and_solve"
                 n_rows = self._n_rows(method, np.iinfo(np.int64).max, n_features)
                 sketch = self._make_sketch(method, n_rows, n_features)
-                stream = SketchStream(sketch, n_features, Y.shape[1])
+                stream = SketchStream(sketch, Y.shape[1])
             elif Y.shape[1] != stream.n_targets:
                 raise ValueError(
                     f"y has {Y.shape[1]} targets, but earlier chunks had {stream.n_targets}."

@@ -18,6 +18,11 @@ same code runs on NumPy arrays, streams and dask arrays.
   (a GEMV pass). Both cost ``u kappa^2`` relative accuracy, so the first solve is
   good to about ``u kappa^2`` (1e-8 at the threshold) and each refinement step
   multiplies the error by that factor: one step reaches lstsq accuracy.
+
+The small problems (the sketch, ``R``) are solved *equilibrated*: each column is
+divided by the power of two of its largest uncentred entry (see
+:mod:`regkit.sketching._scaling`), so rank decisions do not depend on units and
+the Gram shortcut is taken only while ``A^T A`` stays in the float64 range.
 """
 
 import warnings

@@ -21,13 +21,12 @@ class SketchStream:
     ----------
     sketch : BaseSketch
         The operator; rows are numbered in arrival order.
-    n_features, n_targets : int
-        Columns of X and Y.
+    n_targets : int
+        Columns of Y (every chunk must have as many).
     """
 
-    def __init__(self, sketch, n_features, n_targets):
+    def __init__(self, sketch, n_targets):
         self.sketch = sketch
-        self.n_features = n_features
         self.n_targets = n_targets
         self.n_rows = 0
         self.partial = None
@@ -52,7 +51,7 @@ class SketchStream:
             scale = self.scale.union(scale)
             previous = self.scale.rescale_partial(self.partial, scale)
         term = sketch_partial(*scale.apply(X, Y, w), self.n_rows, self.sketch, check_finite=False)
-        stream = SketchStream(self.sketch, self.n_features, self.n_targets)
+        stream = SketchStream(self.sketch, self.n_targets)
         stream.n_rows = self.n_rows + len(X)
         stream.partial = term if previous is None else previous + term
         stream.scale = scale
