@@ -26,6 +26,7 @@ import dask.array as da
 import matplotlib.pyplot as plt
 import numpy as np
 from distributed import Client, LocalCluster
+from matplotlib.ticker import MaxNLocator
 
 from regkit.sketching import SketchedLinearRegression, reduce_rows
 
@@ -118,6 +119,7 @@ print("first predictions:", np.round(first_rows, 3))
 fig, ax = plt.subplots(figsize=(7, 4))
 ax.bar(np.arange(N_FEATURES), error, color="tab:blue", label="|sketched - exact|")
 ax.axhline(model.linf_radius_, color="tab:red", linestyle="--", label="l-inf radius")
+ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 ax.set(
     xlabel="coefficient",
     ylabel="absolute error",
