@@ -53,9 +53,10 @@ print(f"test R2: {model.score(X_test, y_test):.3f}")
 # %%
 # The training trajectory
 # -----------------------
-# Each point is an epoch. Early on the representation gains information about
-# both ``x`` and ``y``; the compression term then pulls ``I(x; t)`` down while
-# ``I(y; t)`` holds.
+# Each point is an epoch. The representation starts close to the inputs (high
+# ``I(x; t)``, little about ``y``); in the first epochs it gains information about
+# ``y`` while shedding some about ``x``, and later the compression term pulls
+# ``I(x; t)`` further down while ``I(y; t)`` holds.
 fig, ax = plt.subplots(figsize=(6, 4.5))
 InformationPlaneDisplay.from_estimator(model, ax=ax)
 ax.set_title("Information plane during training")
