@@ -216,9 +216,7 @@ class UnlearnableRidge(RegressorMixin, BaseEstimator):
         X, y = validate_data(
             self, X, y, reset=reset, dtype=np.float64, multi_output=True, y_numeric=True
         )
-        weights = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
+        weights = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         return X, y.reshape(len(X), -1), weights, y.ndim == 1
 
     def _validate_more_rows(self, X, y, sample_weight):
