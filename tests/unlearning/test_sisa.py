@@ -23,7 +23,14 @@ def data():
 
 
 def shards_holding(model, rows):
-    return sorted({s for s, shard in enumerate(model.slice_indices_) for part in shard if np.isin(part, rows).any()})
+    return sorted(
+        {
+            s
+            for s, shard in enumerate(model.slice_indices_)
+            for part in shard
+            if np.isin(part, rows).any()
+        }
+    )
 
 
 def test_forget_retrains_only_the_shards_that_held_the_rows(data):

@@ -95,7 +95,7 @@ def test_large_feature_means_do_not_cancel(fit_intercept):
     # A column with mean 1e6 and spread 1: raw sums X^T X would lose every digit of
     # the spread in the subtraction; the shifted centred statistics keep them.
     rng = np.random.default_rng(2)
-    X = rng.standard_normal((80, 3)) + [0.0, 1e6, 5.0]
+    X = rng.standard_normal((80, 3)) + np.array([0.0, 1e6, 5.0])
     y = X @ [1.0, 0.5, -2.0] + rng.standard_normal(80)
     model = UnlearnableRidge(alpha=0.5, fit_intercept=fit_intercept).fit(X, y)
     model.forget(X[:50], y[:50])
@@ -140,13 +140,18 @@ def _refusal_cases():
     X = rng.standard_normal((20, 2))
     y = X @ [1.0, -1.0] + rng.standard_normal(20)
     w = np.ones(20)
-    return X, y, w, {
-        "more rows than fitted": (np.r_[X, X[:1]], np.r_[y, y[:1]], None, "fitted on 20 rows"),
-        "every row": (X, y, None, "leave nothing"),
-        "more weight": (X[:2], y[:2], np.array([15.0, 15.0]), "total weight"),
-        "never seen": (X[:1] + 50.0, y[:1], None, "negative eigenvalue"),
-        "other target": (X[:3], y[:3] + 100.0, None, "negative eigenvalue"),
-    }
+    return (
+        X,
+        y,
+        w,
+        {
+            "more rows than fitted": (np.r_[X, X[:1]], np.r_[y, y[:1]], None, "fitted on 20 rows"),
+            "every row": (X, y, None, "leave nothing"),
+            "more weight": (X[:2], y[:2], np.array([15.0, 15.0]), "total weight"),
+            "never seen": (X[:1] + 50.0, y[:1], None, "negative eigenvalue"),
+            "other target": (X[:3], y[:3] + 100.0, None, "negative eigenvalue"),
+        },
+    )
 
 
 @pytest.mark.parametrize("case", list(_refusal_cases()[3]))
@@ -183,7 +188,7 @@ def test_bad_input():
         model.forget(X[:2], np.ones((2, 2)))
     with pytest.raises(ValueError, match="NaN"):
         model.forget(np.array([[np.nan, 1.0]]), y[:1])
-    with pytest.raises(ValueError, match="[Nn]egative"):
+    with pytest.raises(ValueError, match=r"[Nn]egative"):
         model.forget(X[:2], y[:2], sample_weight=[-1.0, 1.0])
     with pytest.raises(ValueError, match="alpha"):
         UnlearnableRidge(alpha=np.array([1.0, 2.0])).fit(X, y)
