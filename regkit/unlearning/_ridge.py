@@ -66,9 +66,12 @@ class UnlearnableRidge(RegressorMixin, BaseEstimator):
     ``S + alpha I`` by a symmetric eigendecomposition (one for every target's
     ``alpha``); without intercept, the uncentred term ``W m m^T`` is added by
     Sherman-Morrison rather than formed, since a large feature mean would square
-    the condition number. Forgetting a large share of the rows is still a subtraction: the
-    relative error of the remaining statistics grows like ``eps`` times the ratio
-    of the removed scatter to the remaining one.
+    the condition number. Forgetting is still a subtraction: the remaining
+    statistics carry a rounding error of about ``eps`` times the size of the
+    removed ones, which the solve divides by ``alpha`` plus the smallest remaining
+    eigenvalue. Forgetting a few rows of many costs nothing measurable (1e-10
+    agreement with a refit is tested on random problems with at least ``d + 2``
+    rows left); forgetting all but one row of 25 agrees to about 1e-9.
 
     :meth:`forget` refuses, with a ``ValueError`` and the model unchanged, what it
     can tell did not come from the training rows: more rows or more weight than it

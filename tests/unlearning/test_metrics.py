@@ -60,7 +60,8 @@ def test_membership_of_a_memorising_model(cohort):
     assert result.attack_accuracy > 0.9 and result.score == 1.0
     assert result.n_samples == 500  # balanced: as many as the smaller set
     retrained = KNeighborsRegressor(n_neighbors=1).fit(X_r, y_r)
-    assert membership_inference(retrained, X_f, y_f, X_r, y_r, X_t, y_t).score == 0.0
+    # Without the forget rows their losses look like test losses: rarely flagged.
+    assert membership_inference(retrained, X_f, y_f, X_r, y_r, X_t, y_t).score < 0.1
 
 
 def test_membership_of_a_model_that_cannot_memorise_is_chance(cohort):
