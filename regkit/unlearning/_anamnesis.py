@@ -200,7 +200,8 @@ def anamnesis_index(
         ``rt(unlearned) / rt(reference)``. ``nan`` when both meet the threshold
         without training (``rt = 0``, as happens when the forget rows are like
         any others) or neither reaches it within ``max_epochs``; ``inf`` when the
-        reference needs fewer than one step, or reaches it and the unlearned model
+        reference meets it without training and the unlearned model does not, or
+        the reference reaches it within ``max_epochs`` and the unlearned model
         does not.
 
     Notes

@@ -158,7 +158,15 @@ default=None
         forget = forget._replace(X=transform_to_final(estimator, forget.X))
         if retain is not None:
             retain = retain._replace(X=transform_to_final(estimator, retain.X))
-        return replace_final(estimator, self._unlearn(model, forget, retain))
+        unlearned = self._unlearn(model, forget, retain)
+        if unlearned is model or type(unlearned) is not type(model):
+            # A contract check for subclasses: the caller's model must stay untouched.
+            raise RuntimeError(
+                f"{type(self).__name__}._unlearn must return a new fitted "
+                f"{type(model).__name__}, got {type(unlearned).__name__}"
+                f"{' (the input itself)' if unlearned is model else ''}."
+            )
+        return replace_final(estimator, unlearned)
 
     def _check_estimator(self, estimator):
         """Raise ``TypeError`` if this unlearner cannot handle ``estimator``.

@@ -148,6 +148,17 @@ def test_hooks_receive_the_final_model_and_transformed_rows(data):
     assert forget.sample_weight is None
 
 
+class _InPlaceUnlearner(Unlearner):
+    def _unlearn(self, estimator, forget, retain):
+        return estimator.fit(retain.X, retain.y)  # breaks the contract
+
+
+def test_returning_the_input_model_is_caught(data):
+    X, y = data
+    with pytest.raises(RuntimeError, match="must return a new fitted Ridge"):
+        _InPlaceUnlearner().unlearn(Ridge().fit(X, y), *split(X, y))
+
+
 def test_unlearners_are_sklearn_style():
     unlearner = RetrainUnlearner(random_state=4)
     assert unlearner.get_params() == {"random_state": 4}
