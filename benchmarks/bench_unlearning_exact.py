@@ -72,7 +72,7 @@ def ridge_table(sizes, dims, n_forget, repeats):
                     "forget s": seconds["forget"],
                     "Ridge refit s": seconds["Ridge refit"],
                     "ratio": seconds["forget"] / seconds["Ridge refit"],
-                    "max |coef diff|": gap,
+                    "max coef diff": gap,
                 }
             )
     return pd.DataFrame(rows)

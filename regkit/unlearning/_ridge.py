@@ -135,7 +135,7 @@ class UnlearnableRidge(RegressorMixin, BaseEstimator):
         """
         validate_params(self)
         X, Y, weights, single_output = self._validate_rows(X, y, sample_weight, reset=True)
-        self._set_state(row_statistics(np.hstack([X, Y]), weights), X.shape[1], single_output)
+        self._set_state(row_statistics(X, Y, weights), X.shape[1], single_output)
         return self
 
     def partial_fit(self, X, y, sample_weight=None):
@@ -158,7 +158,7 @@ class UnlearnableRidge(RegressorMixin, BaseEstimator):
             return self.fit(X, y, sample_weight)
         validate_params(self)
         X, Y, weights = self._validate_more_rows(X, y, sample_weight)
-        added = row_statistics(np.hstack([X, Y]), weights, origin=self.statistics_.origin)
+        added = row_statistics(X, Y, weights, origin=self.statistics_.origin)
         statistics = merge_statistics(self.statistics_, added)
         self._set_state(statistics, X.shape[1], self.coef_.ndim == 1)
         return self
@@ -192,7 +192,7 @@ class UnlearnableRidge(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         validate_params(self)
         X, Y, weights = self._validate_more_rows(X, y, sample_weight)
-        removed = row_statistics(np.hstack([X, Y]), weights, origin=self.statistics_.origin)
+        removed = row_statistics(X, Y, weights, origin=self.statistics_.origin)
         statistics = remove_statistics(self.statistics_, removed)
         self._set_state(statistics, X.shape[1], self.coef_.ndim == 1)
         return self

@@ -20,6 +20,8 @@ import numpy as np
 # terms involved; eigenvalues move by at most p times that. The margin below keeps
 # legitimate downdates well clear of a refusal while catching any real deficit.
 _PSD_SAFETY = 100.0
+# Rows read at a time: [X, Y] for a block is formed, never for all rows.
+_BLOCK_ROWS = 1 << 14
 
 
 class RowStatistics(NamedTuple):
@@ -55,16 +57,21 @@ class RowStatistics(NamedTuple):
         return self.origin + self.offset
 
 
-def row_statistics(Z, sample_weight, origin=None):
-    """Summarise the rows of ``Z`` with weights ``sample_weight``.
+def row_statistics(X, Y, sample_weight, origin=None):
+    """Summarise the rows ``[X, Y]`` with weights ``sample_weight``.
+
+    The rows are read in blocks (``[X, Y]`` is never formed whole), in two passes:
+    the weighted mean, then the scatter around it.
 
     Parameters
     ----------
-    Z : ndarray of shape (n_samples, n_columns)
-        Rows (float64, finite).
+    X : ndarray of shape (n_samples, n_features)
+        Features (float64, finite).
+    Y : ndarray of shape (n_samples, n_targets)
+        Targets (float64, finite).
     sample_weight : ndarray of shape (n_samples,)
         Non-negative weights.
-    origin : ndarray of shape (n_columns,) or None, default=None
+    origin : ndarray of shape (n_features + n_targets,) or None, default=None
         Shift of the summary that this one will be combined with; None: the
         weighted mean of these rows.
 
@@ -72,14 +79,31 @@ def row_statistics(Z, sample_weight, origin=None):
     -------
     statistics : RowStatistics
     """
+    n_columns = X.shape[1] + Y.shape[1]
     weight_sum = float(sample_weight.sum())
+    if weight_sum == 0:
+        origin = np.zeros(n_columns) if origin is None else origin
+        return RowStatistics(
+            len(X), 0.0, origin, np.zeros(n_columns), np.zeros((n_columns, n_columns)), 0.0
+        )
     if origin is None:
-        origin = sample_weight @ Z / weight_sum if weight_sum > 0 else np.zeros(Z.shape[1])
-    shifted = Z - origin
-    offset = sample_weight @ shifted / weight_sum if weight_sum > 0 else np.zeros(Z.shape[1])
-    centred = shifted - offset
-    scatter = (centred * sample_weight[:, None]).T @ centred
-    return RowStatistics(len(Z), weight_sum, origin, offset, scatter, float(np.trace(scatter)))
+        origin = np.r_[sample_weight @ X, sample_weight @ Y] / weight_sum
+    # The offset from shifted rows, not as mean - origin: that difference of two
+    # large numbers would lose the digits the shift is there to keep.
+    offset = sum(w @ (Z - origin) for Z, w in _blocks(X, Y, sample_weight)) / weight_sum
+    scatter = np.zeros((n_columns, n_columns))
+    for Z, w in _blocks(X, Y, sample_weight):
+        centred = (Z - origin) - offset
+        scatter += (centred * w[:, None]).T @ centred
+    scatter = _symmetric(scatter)
+    return RowStatistics(len(X), weight_sum, origin, offset, scatter, float(np.trace(scatter)))
+
+
+def _blocks(X, Y, sample_weight):
+    """``([X, Y], weights)`` by blocks of rows."""
+    for start in range(0, len(X), _BLOCK_ROWS):
+        rows = slice(start, start + _BLOCK_ROWS)
+        yield np.hstack([X[rows], Y[rows]]), sample_weight[rows]
 
 
 def merge_statistics(a, b):

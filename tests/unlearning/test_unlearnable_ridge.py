@@ -123,6 +123,18 @@ def test_large_feature_means_do_not_cancel(fit_intercept):
     np.testing.assert_allclose(model.coef_, coef[0], rtol=1e-9)
 
 
+def test_rows_read_in_several_blocks():
+    # More rows than one block of the statistics pass, in fit and in forget.
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((40_000, 3)) + 7.0
+    y = X @ [1.0, -1.0, 2.0] + rng.standard_normal(40_000)
+    w = rng.uniform(0.5, 1.5, 40_000)
+    model = UnlearnableRidge(alpha=2.0).fit(X, y, w).forget(X[:20_000], y[:20_000], w[:20_000])
+    coef, intercept = dense_ridge(X[20_000:], y[20_000:, None], w[20_000:], [2.0], True)
+    np.testing.assert_allclose(model.coef_, coef[0], rtol=1e-10)
+    np.testing.assert_allclose(model.intercept_, intercept[0], rtol=1e-10)
+
+
 def test_forgetting_in_steps_and_adding_back():
     rng = np.random.default_rng(3)
     X, y = rng.standard_normal((40, 3)), rng.standard_normal(40)
