@@ -8,6 +8,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples
 
 from regkit.unlearning._pipeline import final_estimator, transform_to_final
+from regkit.utils import fill_doc
 
 
 def partial_fit_step(estimator, X, y):
@@ -49,6 +50,20 @@ def partial_fit_step(estimator, X, y):
     final.partial_fit(transform_to_final(estimator, X), y)
 
 
+_RELEARNING = """relearn_step : callable or None, default=None
+        ``step(estimator, X_batch, y_batch)`` training a copy in place; None:
+        :func:`partial_fit_step`.
+    batch_size : int, default=256
+        Rows per step (the paper's value).
+    max_epochs : int, default=10
+        Passes over the training rows before giving up (the paper's value).
+    error : callable, default=sklearn.metrics.mean_absolute_error
+        ``error(y_true, y_pred)``, lower is better.
+    random_state : int or None, default=0
+        Seed of the batch order (every model relearns on the same batches)."""
+
+
+@fill_doc(relearning=_RELEARNING)
 def relearn_steps(
     estimator,
     X_forget,
@@ -84,17 +99,7 @@ def relearn_steps(
         Their targets.
     threshold : float
         Stop when ``error(y_forget, predict(X_forget)) <= threshold``.
-    relearn_step : callable or None, default=None
-        ``step(estimator, X_batch, y_batch)`` training the copy in place; None:
-        :func:`partial_fit_step`.
-    batch_size : int, default=256
-        Rows per step.
-    max_epochs : int, default=10
-        Passes over the training rows before giving up.
-    error : callable, default=sklearn.metrics.mean_absolute_error
-        ``error(y_true, y_pred)``, lower is better.
-    random_state : int or None, default=0
-        Seed of the batch order.
+    {relearning}
 
     Returns
     -------
@@ -139,6 +144,7 @@ def relearn_steps(
     return np.inf
 
 
+@fill_doc(relearning=_RELEARNING)
 def anamnesis_index(
     unlearned,
     reference,
@@ -183,16 +189,7 @@ def anamnesis_index(
         Its targets.
     alpha : float, default=0.05
         Slack of the threshold (the paper's value).
-    relearn_step : callable or None, default=None
-        ``step(estimator, X_batch, y_batch)``; None: :func:`partial_fit_step`.
-    batch_size : int, default=256
-        Rows per step (the paper's value).
-    max_epochs : int, default=10
-        Passes before giving up (the paper's value).
-    error : callable, default=sklearn.metrics.mean_absolute_error
-        ``error(y_true, y_pred)``, lower is better.
-    random_state : int or None, default=0
-        Seed of the batch order (the same for both models).
+    {relearning}
 
     Returns
     -------
