@@ -233,6 +233,8 @@ class SISARegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         ValueError
             If ``indices`` is empty, out of range, names rows already forgotten,
             or would forget every row.
+        TypeError
+            If ``indices`` are not integers.
         """
         check_is_fitted(self)
         rows = self._validate_indices(indices)
@@ -240,7 +242,7 @@ class SISARegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         shard_of = location[rows, 0]
         shards = np.unique(shard_of)
         slices = list(self.slice_indices_)
-        starts = np.zeros(self.n_shards, dtype=int)
+        starts = np.zeros(len(slices), dtype=int)
         for s in shards:
             starts[s] = location[rows[shard_of == s], 1].min()
             slices[s] = [part[~np.isin(part, rows)] for part in slices[s]]

@@ -87,23 +87,41 @@ def row_statistics(X, Y, sample_weight, origin=None):
             len(X), 0.0, origin, np.zeros(n_columns), np.zeros((n_columns, n_columns)), 0.0
         )
     if origin is None:
+        # Shifted by their own mean, the rows' offset is rounding-sized: one pass
+        # gives the scatter about the origin, and moving it to the mean (subtracting
+        # W offset offset^T) changes nothing measurable.
         origin = np.r_[sample_weight @ X, sample_weight @ Y] / weight_sum
-    # The offset from shifted rows, not as mean - origin: that difference of two
-    # large numbers would lose the digits the shift is there to keep.
-    offset = sum(w @ (Z - origin) for Z, w in _blocks(X, Y, sample_weight)) / weight_sum
-    scatter = np.zeros((n_columns, n_columns))
-    for Z, w in _blocks(X, Y, sample_weight):
-        centred = (Z - origin) - offset
-        scatter += (centred * w[:, None]).T @ centred
+        total, scatter = _shifted_sums(X, Y, sample_weight, origin, scatter=True)
+        offset = total / weight_sum
+        scatter -= weight_sum * np.outer(offset, offset)
+    else:
+        # Rows far from a given origin: the offset first, then the scatter about the
+        # mean (forming it about the origin would cancel W offset offset^T away).
+        # The offset from shifted rows, not as mean - origin: that difference of two
+        # large numbers would lose the digits the shift is there to keep.
+        offset = _shifted_sums(X, Y, sample_weight, origin)[0] / weight_sum
+        _, scatter = _shifted_sums(X, Y, sample_weight, origin + offset, scatter=True)
     scatter = _symmetric(scatter)
     return RowStatistics(len(X), weight_sum, origin, offset, scatter, float(np.trace(scatter)))
 
 
-def _blocks(X, Y, sample_weight):
-    """``([X, Y], weights)`` by blocks of rows."""
+def _shifted_sums(X, Y, sample_weight, shift, scatter=False):
+    """``sum_i w_i d_i`` and (optionally) ``sum_i w_i d_i d_i^T``, ``d_i = [x_i, y_i] - shift``.
+
+    Reads the rows by blocks; ``[X, Y]`` is only ever formed for one block.
+    """
+    n_columns = X.shape[1] + Y.shape[1]
+    total, products = np.zeros(n_columns), np.zeros((n_columns, n_columns))
+    unweighted = bool(np.all(sample_weight == 1.0))
     for start in range(0, len(X), _BLOCK_ROWS):
         rows = slice(start, start + _BLOCK_ROWS)
-        yield np.hstack([X[rows], Y[rows]]), sample_weight[rows]
+        shifted = np.hstack([X[rows], Y[rows]])
+        shifted -= shift
+        weighted = shifted if unweighted else shifted * sample_weight[rows, None]
+        total += weighted.sum(axis=0)
+        if scatter:
+            products += weighted.T @ shifted
+    return total, products
 
 
 def merge_statistics(a, b):
