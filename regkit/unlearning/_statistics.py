@@ -60,8 +60,9 @@ class RowStatistics(NamedTuple):
 def row_statistics(X, Y, sample_weight, origin=None):
     """Summarise the rows ``[X, Y]`` with weights ``sample_weight``.
 
-    The rows are read in blocks (``[X, Y]`` is never formed whole), in two passes:
-    the weighted mean, then the scatter around it.
+    The rows are read in blocks (``[X, Y]`` is never formed whole): after their
+    weighted mean when ``origin`` is None, or in two passes (offset, then scatter
+    about the mean) when they are summarised against another set's origin.
 
     Parameters
     ----------
