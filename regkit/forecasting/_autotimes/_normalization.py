@@ -9,9 +9,11 @@ Deviations from the reference code
   so a window whose values vary by less than about 0.003 is not normalised (its
   variance is swamped), and the result depends on the units of the series. Here the
   scale is the population standard deviation, floored at ``1e-6`` times the window's
-  largest absolute value (1 for an all-zero window): normalising ``a * x + b`` gives
-  the same result as normalising ``x`` for any ``a > 0``, and a constant window maps to
-  zeros instead of dividing by zero.
+  largest absolute value (1 for an all-zero window). Normalising ``a * x`` gives the
+  same result as normalising ``x`` for any ``a > 0``, and so does normalising
+  ``x + b`` while the spread stays above the floor (float32 carries about 7 digits,
+  so a smaller spread is mostly rounding noise); a constant window maps to zeros
+  instead of dividing by zero.
 - The reference always takes the statistics over the whole input window. In training
   this window also holds the *targets* of every position but the last, so early
   positions learn from statistics partly made of their own future. ``stats_points``
