@@ -55,7 +55,8 @@ def series_batch(batch, length, *, seed=0, dtype=F64):
     rng = np.random.default_rng(seed)
     t = np.arange(length)
     rows = [
-        rng.uniform(-5, 5) + rng.uniform(0.5, 3) * np.sin(2 * np.pi * t / 8 + rng.uniform(0, 6))
+        rng.uniform(-5, 5)
+        + rng.uniform(0.5, 3) * np.sin(2 * np.pi * t / 8 + rng.uniform(0, 6))
         + 0.1 * rng.standard_normal(length)
         for _ in range(batch)
     ]
@@ -437,7 +438,9 @@ def test_cached_rollout_with_timestamps_and_prompt_equals_growing_rerun():
     context = series_batch(2, 3 * S, seed=1)
     prompt = series_batch(2, 2 * S, seed=2)
     steps = 4
-    stamps = torch.randn(1, 2 + 3 + steps, 32, dtype=F64, generator=torch.Generator().manual_seed(3))
+    stamps = torch.randn(
+        1, 2 + 3 + steps, 32, dtype=F64, generator=torch.Generator().manual_seed(3)
+    )
     forecast = rollout(network, context, steps * S, prompt=[prompt], timestamps=stamps)
     mean, std = numpy_stats(prompt)
     prefix = torch.tensor((prompt.numpy() - mean) / std).reshape(2, 2, S)
@@ -450,9 +453,7 @@ def test_cached_rollout_past_the_llm_positions_reruns_the_last_window():
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        model = AutoModelForCausalLM.from_config(
-            tiny_config("tiny-gpt2", n_positions=6), dtype=F64
-        )
+        model = AutoModelForCausalLM.from_config(tiny_config("tiny-gpt2", n_positions=6), dtype=F64)
     network = make_network(llm=load_llm(model, tokenizer=ByteTokenizer()))
     assert network.llm.max_positions == 6
     context = series_batch(2, 4 * S)

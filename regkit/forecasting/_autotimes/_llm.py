@@ -209,7 +209,10 @@ class FrozenLLM:
         """
         from transformers import DynamicCache
 
-        return DynamicCache(config=self.config)
+        try:
+            return DynamicCache(config=self.config)
+        except TypeError:  # transformers < 4.56 builds its layers lazily, without a config
+            return DynamicCache()
 
     def text_hidden_states(self, text):
         """Last hidden state of every token of ``text`` (tokenized with :attr:`tokenizer`).
