@@ -481,6 +481,41 @@ def test_sliding_rollout_renormalises_a_fixed_window():
     assert not torch.allclose(cached[:, S:], forecast[:, S:], rtol=0, atol=1e-6)
 
 
+def test_sliding_rollout_keeps_prompt_and_its_timestamps_in_front():
+    network = make_network("tiny-qwen2", dtype=F64, use_timestamps=True).eval()
+    context = series_batch(2, 3 * S, seed=7)
+    prompt = series_batch(2, 2 * S, seed=8)
+    stamps = torch.randn(2, 2 + 3 + 2, 32, dtype=F64, generator=torch.Generator().manual_seed(9))
+    forecast = rollout(
+        network, context, 3 * S, method="sliding", prompt=[prompt], timestamps=stamps
+    )
+    p_mean, p_std = numpy_stats(prompt)
+    prefix = torch.tensor((prompt.numpy() - p_mean) / p_std).reshape(2, 2, S)
+    window, expected = context.numpy(), []
+    with torch.no_grad():
+        for step in range(3):
+            mean, std = numpy_stats(window)
+            z = torch.tensor((window - mean) / std).reshape(2, 3, S)
+            rows = torch.cat([stamps[:, :2], stamps[:, 2 + step : 5 + step]], 1)
+            predicted = network(torch.cat([prefix, z], 1), rows)[:, -1].numpy() * std + mean
+            expected.append(predicted)
+            window = np.concatenate([window[:, S:], predicted], axis=1)
+    assert np.allclose(forecast.numpy(), np.concatenate(expected, 1), rtol=0, atol=1e-12)
+
+
+def test_stats_points_normalise_with_the_leading_values():
+    network = make_network("tiny-gpt2", dtype=F64).eval()
+    windows = series_batch(2, 4 * S, seed=10)
+    with torch.no_grad():
+        predictions, _ = next_segment_forecast(network, windows, stats_points=S)
+        mean, std = numpy_stats(windows[:, :S])
+        z = torch.tensor((windows[:, : 3 * S].numpy() - mean) / std).reshape(2, 3, S)
+        expected = network(z).reshape(2, -1).numpy() * std + mean
+        assert np.allclose(predictions.numpy(), expected, rtol=0, atol=1e-12)
+        forecast = rollout(network, windows[:, : 3 * S], S, stats_points=S)
+    assert np.allclose(forecast.numpy(), expected[:, -S:], rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("method", ["cached", "sliding"])
 def test_rollout_truncates_a_horizon_that_is_not_a_multiple_of_the_segment(method):
     network = make_network("tiny-gpt2", dtype=F64)
