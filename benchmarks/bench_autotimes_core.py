@@ -122,7 +122,7 @@ def part_training(network, batch, contexts, repeats):
                 optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
                 model.train()
 
-                def step(model=model, optimizer=optimizer):
+                def step(model=model, optimizer=optimizer, windows=windows):
                     optimizer.zero_grad()
                     next_segment_loss(model, windows).backward()
                     optimizer.step()

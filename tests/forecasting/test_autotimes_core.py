@@ -6,6 +6,7 @@ tiny models agree bit for bit (float32 differs by rounding in large activations)
 
 import copy
 import importlib.util
+import itertools
 import sys
 
 import numpy as np
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 pytest.importorskip("transformers")
 
-from regkit.forecasting._autotimes import (  # noqa: E402
+from regkit.forecasting._autotimes import (
     TINY_NAMES,
     AutoTimesNetwork,
     ByteTokenizer,
@@ -35,7 +36,7 @@ from regkit.forecasting._autotimes import (  # noqa: E402
     training_windows,
     window_stats,
 )
-from regkit.forecasting._autotimes import _llm as llm_module  # noqa: E402
+from regkit.forecasting._autotimes import _llm as llm_module
 
 F64 = torch.float64
 S = 4  # segment length of most tests
@@ -247,7 +248,7 @@ def test_trainable_parameters_are_the_mlps(name, n_hidden_layers, use_timestamps
 
     def mlp(width_in, width_out):
         widths = [width_in] + [h] * n_hidden_layers + [width_out]
-        return sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+        return sum(a * b + b for a, b in itertools.pairwise(widths))
 
     expected = mlp(S, d_in) + mlp(d_out, S) + int(use_timestamps)
     assert sum(p.numel() for p in network.parameters()) == expected
