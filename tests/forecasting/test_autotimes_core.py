@@ -74,7 +74,7 @@ def growing_rerun(network, context, steps, *, timestamps=None, prefix=None):
     """Reference for the cached rollout: re-run the whole growing sequence each step."""
     mean, std = numpy_stats(context)
     z = (context.numpy() - mean) / std
-    sequence = torch.tensor(z, dtype=F64).reshape(context.shape[0], -1, S)
+    sequence = torch.tensor(z, dtype=F64).reshape(context.shape[0], -1, network.segment_length)
     if prefix is not None:
         sequence = torch.cat([prefix, sequence], 1)
     limit = network.llm.max_positions
@@ -277,6 +277,11 @@ def test_no_gradient_reaches_the_llm_and_its_weights_stay():
     after = llm.model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert llm_module.weight_fingerprint(llm.model) == fingerprint
+    network.double().eval()  # in float64 the KV cache changes nothing, as on the tiny models
+    context = context.double()
+    expected = growing_rerun(network, context, 3)
+    assert np.allclose(rollout(network, context, 3 * 8).numpy(), expected, rtol=0, atol=1e-10)
+    assert llm_module.weight_fingerprint(llm.model) == fingerprint  # lossless cast
     assert all(not torch.equal(a, p) for a, p in zip(mlp_before, network.parameters()))
 
 
@@ -661,3 +666,8 @@ def test_real_smollm2_trains_around_and_rolls_out():
     stamps = TimestampEmbedder(llm, 8, "h").embed(pd.date_range("2024", periods=2, freq="8h"))
     assert stamps.shape == (2, 576) and torch.isfinite(stamps).all()
     assert llm_module.weight_fingerprint(llm.model) == fingerprint
+    network.double().eval()  # in float64 the KV cache changes nothing, as on the tiny models
+    context = context.double()
+    expected = growing_rerun(network, context, 3)
+    assert np.allclose(rollout(network, context, 3 * 8).numpy(), expected, rtol=0, atol=1e-10)
+    assert llm_module.weight_fingerprint(llm.model) == fingerprint  # lossless cast
