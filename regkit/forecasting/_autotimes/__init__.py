@@ -46,6 +46,7 @@ torch.Size([1, 12])
 from regkit.forecasting._autotimes._llm import (
     FrozenLLM,
     LLMSource,
+    TokenizerLoader,
     check_fingerprint,
     load_llm,
     smollm2_path,
@@ -83,6 +84,7 @@ __all__ = [
     "LLMSource",
     "TimestampCacheInfo",
     "TimestampEmbedder",
+    "TokenizerLoader",
     "WindowStats",
     "check_context",
     "check_fingerprint",

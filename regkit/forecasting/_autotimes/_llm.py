@@ -214,25 +214,25 @@ class FrozenLLM:
         except TypeError:  # transformers < 4.56 builds its layers lazily, without a config
             return DynamicCache()
 
-    def text_hidden_states(self, text):
-        """Last hidden state of every token of ``text`` (tokenized with :attr:`tokenizer`).
+    def token_hidden_states(self, ids):
+        """Last hidden state of every position of a batch of token ids, without gradients.
 
         Parameters
         ----------
-        text : str
-            The text, tokenized as the tokenizer does by default (LLaMA-style tokenizers
-            prepend a beginning-of-sequence token, GPT-2's does not).
+        ids : torch.Tensor of shape (batch, n_tokens)
+            Token ids (no padding: every row is a whole text).
 
         Returns
         -------
-        hidden : torch.Tensor of shape (n_tokens, output_width)
+        hidden : torch.Tensor of shape (batch, n_tokens, output_width)
         """
-        ids = self.tokenizer(text)["input_ids"]
-        ids = torch.as_tensor([ids], dtype=torch.long, device=self.device)
+        if self.model.training:
+            self.model.eval()
         with torch.no_grad():
-            return self.backbone(input_ids=ids, use_cache=False).last_hidden_state[0]
+            ids = torch.as_tensor(ids, dtype=torch.long, device=self.device)
+            return self.backbone(input_ids=ids, use_cache=False).last_hidden_state
 
-    def apply(self, fn):
+    def apply_to_weights(self, fn):
         """Apply ``fn`` to every weight, as ``nn.Module._apply`` does (``.to``, ``.double``).
 
         Parameters
@@ -394,7 +394,7 @@ def load_llm(llm=SMOLLM2, *, dtype=None, seed=0, tokenizer=None):
     else:
         frozen = _load_pretrained(str(llm))
     if dtype is not None:
-        frozen.apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
+        frozen.apply_to_weights(lambda t: t.to(dtype) if t.is_floating_point() else t)
     return frozen
 
 
@@ -433,15 +433,16 @@ def smollm2_path():
 
 
 def _load_smollm2():
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     path = smollm2_path()
-    options = {"gguf_file": path.name, "local_files_only": True}
-    model = AutoModelForCausalLM.from_pretrained(path.parent, **options)
+    model = AutoModelForCausalLM.from_pretrained(
+        path.parent, gguf_file=path.name, local_files_only=True
+    )
     return FrozenLLM(
         model,
         source=LLMSource("package", SMOLLM2),
-        tokenizer_loader=lambda: AutoTokenizer.from_pretrained(path.parent, **options),
+        tokenizer_loader=TokenizerLoader(str(path.parent), gguf_file=path.name),
     )
 
 
@@ -466,18 +467,35 @@ def _load_pretrained(name):
 
 def _tokenizer_loader(name):
     """A loader of the tokenizer saved with the model ``name``, or None without a name."""
-    if not name:
-        return None
+    return TokenizerLoader(name) if name else None
 
-    def load():
+
+@dataclass(frozen=True)
+class TokenizerLoader:
+    """Load the tokenizer saved next to a model, from local files only, when called.
+
+    A class rather than a closure, so that a network holding the LLM can be pickled
+    (joblib sends fitted estimators between processes).
+
+    Parameters
+    ----------
+    name : str
+        The model's folder or cached Hugging Face name.
+    gguf_file : str or None, default=None
+        The GGUF file in that folder that holds the tokenizer.
+    """
+
+    name: str
+    gguf_file: str | None = None
+
+    def __call__(self):
         from transformers import AutoTokenizer
 
+        options = {} if self.gguf_file is None else {"gguf_file": self.gguf_file}
         try:
-            return AutoTokenizer.from_pretrained(name, local_files_only=True)
+            return AutoTokenizer.from_pretrained(self.name, local_files_only=True, **options)
         except (OSError, ValueError, KeyError) as err:
             raise ValueError(
-                f"could not load a tokenizer for the LLM {name!r} (local files only: "
+                f"could not load a tokenizer for the LLM {self.name!r} (local files only: "
                 f"{err}); pass tokenizer= to load_llm, or do not use timestamp embeddings."
             ) from err
-
-    return load

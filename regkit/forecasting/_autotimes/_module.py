@@ -194,7 +194,7 @@ class AutoTimesNetwork(torch.nn.Module):
         # .to()/.double()/.cuda() must move the LLM with the trainable parts, which it
         # is not registered among.
         super()._apply(fn, recurse)
-        self.llm.apply(fn)
+        self.llm.apply_to_weights(fn)
         return self
 
 

@@ -27,6 +27,7 @@ and stays in front, unchanged, in both rollouts.
 """
 
 import contextlib
+from numbers import Integral
 
 import torch
 
@@ -96,12 +97,13 @@ def rollout(
     """
     if method not in ROLLOUTS:
         raise ValueError(f"method must be one of {list(ROLLOUTS)}, got {method!r}.")
-    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
+    if isinstance(horizon, bool) or not isinstance(horizon, Integral) or horizon < 1:
         raise ValueError(f"horizon must be a positive integer, got {horizon!r}.")
     length = network.segment_length
     context = _as_series(network, context, "context")
     prefix = _prompt_segments(network, prompt, context.shape[0])
     n_context = context.shape[1] // length
+    horizon = int(horizon)
     steps = -(-horizon // length)
     _check_timestamps(network, timestamps, prefix.shape[1] + n_context + steps - 1)
     with _inference(network):

@@ -211,15 +211,12 @@ class TimestampEmbedder:
                 )
             by_length[len(ids)].append((text, ids))
         computed = {}
-        device = self.llm.device
-        with torch.no_grad():
-            for group in by_length.values():
-                for begin in range(0, len(group), self.batch_size):
-                    batch = group[begin : begin + self.batch_size]
-                    ids = torch.tensor([ids for _, ids in batch], device=device)
-                    hidden = self.llm.backbone(input_ids=ids, use_cache=False).last_hidden_state
-                    for (text, _), row in zip(batch, hidden[:, -1].cpu()):
-                        computed[text] = row.clone()
+        for group in by_length.values():
+            for begin in range(0, len(group), self.batch_size):
+                batch = group[begin : begin + self.batch_size]
+                hidden = self.llm.token_hidden_states([ids for _, ids in batch])
+                for (text, _), row in zip(batch, hidden[:, -1].cpu()):
+                    computed[text] = row.clone()
         return computed
 
     def _read_disk_once(self):
