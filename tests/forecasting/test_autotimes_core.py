@@ -215,8 +215,10 @@ def test_bidirectional_encoder_is_rejected():
     config = BertConfig(
         hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
     )
+    model = AutoModelForCausalLM.from_config(config).train()
     with pytest.raises(ValueError, match="not causal"):
-        load_llm(AutoModelForCausalLM.from_config(config))
+        load_llm(model)
+    assert model.training and all(p.requires_grad for p in model.parameters())
 
 
 def test_encoder_decoder_is_rejected():

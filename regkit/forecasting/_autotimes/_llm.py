@@ -124,16 +124,21 @@ class FrozenLLM:
             )
         # transformers 5 calls the KV cache argument `cache`; 4.x called it `past_key_values`.
         self._cache_keyword = "cache" if "cache" in parameters else "past_key_values"
-        for parameter in model.parameters():
-            parameter.requires_grad_(False)
-        model.eval()
         self.source = source
         self._tokenizer = tokenizer
         self._tokenizer_loader = tokenizer_loader
         self._fingerprint = None
-        self.input_width = _input_width(model)
-        self.output_width = _probe_causal(self)
         self.max_positions = getattr(config, "max_position_embeddings", None)
+        was_training = model.training
+        model.eval()  # the probe needs it (dropout would fake a non-causal model)
+        try:
+            self.input_width = _input_width(model)
+            self.output_width = _probe_causal(self)
+        except Exception:
+            model.train(was_training)  # a rejected model is left as it was given
+            raise
+        for parameter in model.parameters():
+            parameter.requires_grad_(False)
 
     @property
     def config(self):
