@@ -15,22 +15,22 @@ TINY_VOCAB = 256  # one token per byte: ByteTokenizer needs no vocabulary file
 # Special tokens inside the vocabulary avoid a config warning; the values are arbitrary.
 _COMMON = {"vocab_size": TINY_VOCAB, "bos_token_id": 0, "eos_token_id": 1}
 
+# LLaMA and Qwen2 share a layout: RoPE, grouped-query attention (2 heads, 1 KV head).
+_GROUPED_QUERY = {
+    "hidden_size": TINY_WIDTH,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "num_key_value_heads": 1,
+    "intermediate_size": 64,
+    "max_position_embeddings": TINY_POSITIONS,
+}
+
 _TINY = {
     "tiny-gpt2": (
         "GPT2Config",
         {"n_embd": TINY_WIDTH, "n_layer": 2, "n_head": 2, "n_positions": TINY_POSITIONS},
     ),
-    "tiny-llama": (
-        "LlamaConfig",
-        {
-            "hidden_size": TINY_WIDTH,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "num_key_value_heads": 1,
-            "intermediate_size": 64,
-            "max_position_embeddings": TINY_POSITIONS,
-        },
-    ),
+    "tiny-llama": ("LlamaConfig", _GROUPED_QUERY),
     "tiny-opt": (
         "OPTConfig",
         {
@@ -43,17 +43,7 @@ _TINY = {
             "pad_token_id": 2,
         },
     ),
-    "tiny-qwen2": (
-        "Qwen2Config",
-        {
-            "hidden_size": TINY_WIDTH,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "num_key_value_heads": 1,
-            "intermediate_size": 64,
-            "max_position_embeddings": TINY_POSITIONS,
-        },
-    ),
+    "tiny-qwen2": ("Qwen2Config", _GROUPED_QUERY),
 }
 
 TINY_NAMES = tuple(_TINY)
