@@ -20,6 +20,24 @@ The pieces, one module each:
 - ``_rollout``: :func:`rollout`, ``"cached"`` (KV cache, growing context) or
   ``"sliding"`` (the paper's re-normalised fixed window), with in-context prompts.
 
+How an estimator uses them:
+
+1. ``llm = load_llm(llm, dtype=...)``; build ``AutoTimesNetwork(llm, segment_length,
+   ...)`` inside the engine's seeded ``fork_rng`` (the MLPs draw from the global RNG).
+2. Train ``network.parameters()`` (the MLPs, plus ``alpha`` with timestamps: never the
+   LLM) on ``next_segment_loss(network, windows, timestamps=...)``, the windows from
+   ``training_windows(series, context_length, segment_length)`` (flattened over series).
+   ``network.train()`` leaves the LLM in eval mode.
+3. Save ``network.state_dict()`` (trainable weights only) with ``llm.source.to_dict()``
+   and ``llm.fingerprint``; on loading, ``load_llm`` the source again and
+   ``check_fingerprint`` before ``load_state_dict``.
+4. Timestamps: ``TimestampEmbedder(llm, segment_length, freq, cache_dir=...)``. Segment
+   ``k`` of window ``w`` starts at ``index[w * stride + k * segment_length]``; in a
+   rollout the forecast segment ``j`` starts at
+   ``index[-1] + (1 + j * segment_length) * freq``.
+5. Forecast with ``rollout(network, last_context(series, context_length), horizon,
+   method="cached" or "sliding", prompt=[...], timestamps=...)``.
+
 A fit and a forecast, end to end, on a tiny random LLM:
 
 >>> import torch
