@@ -210,7 +210,7 @@ def main():
 
     part_rollout(network, args.batch, 7, args.steps, repeats)
     part_training(network, args.batch, (7,) if args.quick else (7, 15), repeats)
-    part_timestamps(llm, 16 if args.quick else 64, repeats)
+    part_timestamps(llm, 16 if args.quick else 32, min(repeats, 3))
 
 
 if __name__ == "__main__":
