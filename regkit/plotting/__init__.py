@@ -10,6 +10,7 @@ from regkit.plotting._distribution import PredictedDistributionDisplay
 from regkit.plotting._forecast import ARCoefficientsDisplay, ForecastDisplay
 from regkit.plotting._information_plane import InformationPlaneDisplay
 from regkit.plotting._sketch_error import SketchErrorDisplay
+from regkit.plotting._unlearning import UnlearningDisplay
 
 __all__ = [
     "ARCoefficientsDisplay",
@@ -17,4 +18,5 @@ __all__ = [
     "InformationPlaneDisplay",
     "PredictedDistributionDisplay",
     "SketchErrorDisplay",
+    "UnlearningDisplay",
 ]
