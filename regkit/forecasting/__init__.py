@@ -22,15 +22,18 @@ from regkit.forecasting._metrics import (
     symmetric_mean_absolute_percentage_error,
 )
 from regkit.forecasting._naive import NaiveForecaster
+from regkit.forecasting._window import BaseWindowForecaster, Windows
 
 __all__ = [
     "ARNetForecaster",
     "ARNetRegressor",
     "AutoRegForecaster",
     "BaseForecaster",
+    "BaseWindowForecaster",
     "NaiveForecaster",
     "backtest",
     "make_lag_features",
     "mean_absolute_scaled_error",
     "symmetric_mean_absolute_percentage_error",
+    "Windows",
 ]
