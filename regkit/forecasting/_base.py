@@ -193,11 +193,8 @@ class BaseForecaster(ParamsMixin, metaclass=ABCMeta):
             Float64, in the layout of the ``y`` given to ``fit``, indexed by the
             future times for pandas input.
         """
-        self._check_fitted()
-        steps, labels = resolve_horizon(fh, self._panel.index, self._step)
-        X_future = self._future_exog(X, int(steps[-1]))
-        point = np.asarray(self._predict(int(steps[-1]), X_future), dtype=np.float64)
-        return wrap(self._panel, point[steps - 1], labels)
+        point, labels = self._point_values(fh, X)
+        return wrap(self._panel, point, labels)
 
     @fill_doc(horizon=HORIZON_DOC)
     def predict_quantiles(self, fh, quantiles=(0.05, 0.95), X=None):
@@ -488,6 +485,14 @@ class BaseForecaster(ParamsMixin, metaclass=ABCMeta):
         )
         check_finite(values, [spec.names.index(name) for name in known], "X")
         return values
+
+    def _point_values(self, fh, X):
+        """Point forecasts (len(steps), n_series) and their labels (the layout-free core)."""
+        self._check_fitted()
+        steps, labels = resolve_horizon(fh, self._panel.index, self._step)
+        X_future = self._future_exog(X, int(steps[-1]))
+        point = np.asarray(self._predict(int(steps[-1]), X_future), dtype=np.float64)
+        return point[steps - 1], labels
 
     def _quantile_values(self, fh, levels, X):
         self._check_fitted()

@@ -60,8 +60,11 @@ def resolve_horizon(fh, index, step):
                 f"times, got {fh!r}."
             )
         steps = _check_steps(steps.astype(np.int64), fh)
-    labels = None if index is None else future_index(index, step, int(steps[-1]))[steps - 1]
-    return steps, labels
+    if index is None:
+        return steps, None
+    labels = future_index(index, step, int(steps[-1]))
+    contiguous = len(steps) == steps[-1]  # steps 1..h keep the index's frequency
+    return steps, labels if contiguous else labels[steps - 1]
 
 
 def _steps_of_labels(fh, index, step):

@@ -118,23 +118,26 @@ def _read_long(y, what):
 
 
 # --------------------------------------------------------------------- the time grid
+def _inferred(index):
+    """The frequency pandas infers for ``index`` (None if it cannot)."""
+    return pd.DatetimeIndex(index, freq="infer").freq if len(index) >= 3 else None
+
+
 def _step_of_dates(index):
     """The frequency of a DatetimeIndex, inferred where pandas cannot (gaps)."""
     if index.freq is not None:
         return index.freq
-    if len(index) >= 3:
-        inferred = pd.infer_freq(index)
-        if inferred is not None:
-            return pd.tseries.frequencies.to_offset(inferred)
-    # Missing dates defeat pd.infer_freq: take the frequency most runs of three
-    # consecutive dates agree on, if every date lies on its grid.
+    inferred = _inferred(index)
+    if inferred is not None:
+        return inferred
+    # Missing dates defeat pandas' inference: take the frequency that most runs of
+    # three consecutive dates agree on, if every date lies on its grid.
     votes = {}
     for start in range(max(len(index) - 2, 0)):
-        guess = pd.infer_freq(index[start : start + 3])
+        guess = _inferred(index[start : start + 3])
         if guess is not None:
             votes[guess] = votes.get(guess, 0) + 1
-    for guess in sorted(votes, key=votes.get, reverse=True):
-        offset = pd.tseries.frequencies.to_offset(guess)
+    for offset in sorted(votes, key=votes.get, reverse=True):
         grid = pd.date_range(index[0], index[-1], freq=offset)
         if index.isin(grid).all():
             return offset
