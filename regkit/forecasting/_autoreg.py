@@ -3,6 +3,7 @@
 from numbers import Integral
 
 import numpy as np
+from scipy.stats import norm
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from regkit.forecasting._base import BaseForecaster
@@ -14,11 +15,12 @@ class AutoRegForecaster(BaseForecaster):
     """The classic AR(p) forecaster: :class:`statsmodels.tsa.ar_model.AutoReg`.
 
     Fits ``y[t] = c + sum_k coef[k-1] y[t-k] (+ exog)`` by ordinary least squares
-    on the lag matrix (conditional maximum likelihood), one model per series,
-    and forecasts with statsmodels, whose prediction intervals (Gaussian, from
-    the model's MA representation) are those of :meth:`predict_interval`. It
-    shares the interface of every regkit forecaster: the anchor AR-Net is
-    compared with.
+    on the lag matrix (conditional maximum likelihood) with statsmodels, one
+    model per series. Forecasts are the AR recursion, and prediction intervals
+    statsmodels' own (Gaussian, from the model's MA(infinity) representation
+    and its residual variance ``sigma2``), computed from the fitted
+    coefficients so that they also hold after ``update``. It shares the
+    interface of every regkit forecaster: the anchor AR-Net is compared with.
 
     Parameters
     ----------
@@ -81,7 +83,6 @@ class AutoRegForecaster(BaseForecaster):
             AutoReg(Y[:, s], lags=self.n_lags, trend=self.trend, exog=_column(X, s)).fit()
             for s in range(Y.shape[1])
         ]
-        self._n_fit = len(Y)
         params = np.array([np.asarray(r.params, dtype=np.float64) for r in self.results_])
         n_trend = 1 if self.trend == "c" else 0
         squeeze = self._panel.squeeze
@@ -92,30 +93,35 @@ class AutoRegForecaster(BaseForecaster):
         self.coef_ = coef[0] if squeeze else coef
         self.exog_coef_ = exog_coef[0] if squeeze else exog_coef
 
-    def _current_results(self, s):
-        """Results on the current history (the fitted coefficients, applied)."""
-        if len(self._Y) == self._n_fit:
-            return self.results_[s]
-        return self.results_[s].apply(self._Y[:, s], exog=_column(self._X, s), refit=False)
-
-    def _predictions(self, n_steps, X_future):
-        n = len(self._Y)
-        return [
-            self._current_results(s).get_prediction(
-                start=n, end=n + n_steps - 1, exog_oos=_column(X_future, s)
-            )
-            for s in range(self._Y.shape[1])
-        ]
-
     def _predict(self, n_steps, X_future):
-        return np.column_stack([p.predicted_mean for p in self._predictions(n_steps, X_future)])
+        coef = np.atleast_2d(self.coef_)
+        intercept = np.atleast_1d(self.intercept_)
+        exog_coef = np.atleast_2d(self.exog_coef_)
+        # Lags, newest first, of every series; forecasts are fed back in.
+        lags = self._Y[::-1][: self.n_lags].T.copy()
+        forecast = np.empty((n_steps, len(coef)))
+        for h in range(n_steps):
+            value = intercept + np.einsum("sk,sk->s", coef, lags)
+            if X_future is not None:
+                value = value + np.einsum("se,se->s", exog_coef, X_future[h])
+            forecast[h] = value
+            lags = np.concatenate([value[:, None], lags[:, :-1]], axis=1)
+        return forecast
 
     def _predict_quantiles(self, n_steps, X_future, quantiles):
-        out = []
-        for p in self._predictions(n_steps, X_future):
-            z = p.dist.ppf(quantiles, *p.dist_args)
-            out.append(np.asarray(p.predicted_mean)[:, None] + np.asarray(p.se_mean)[:, None] * z)
-        return np.stack(out, axis=1)
+        # The h-step error of an AR(p) forecast is sum_{j<h} psi_j e[t+h-j], with
+        # the MA(infinity) weights psi of the fitted coefficients: variance
+        # sigma^2 * sum_{j<h} psi_j^2, as statsmodels' AutoReg.get_prediction.
+        coef = np.atleast_2d(self.coef_)
+        psi = np.zeros((n_steps, len(coef)))
+        psi[0] = 1.0
+        for j in range(1, n_steps):
+            k = min(j, self.n_lags)
+            psi[j] = np.einsum("sk,ks->s", coef[:, :k], psi[j - 1 :: -1][:k])
+        sigma2 = np.array([r.sigma2 for r in self.results_])
+        se = np.sqrt(sigma2 * np.cumsum(psi**2, axis=0))
+        point = self._predict(n_steps, X_future)
+        return point[:, :, None] + se[:, :, None] * norm.ppf(quantiles)
 
     def _predict_in_sample(self):
         Y = self._Y

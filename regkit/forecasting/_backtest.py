@@ -166,6 +166,7 @@ def backtest(
     window="expanding",
     window_length=None,
     refit=True,
+    update_params=None,
     scoring=None,
     coverage=None,
     seasonal_period=1,
@@ -206,8 +207,10 @@ def backtest(
     window_length : int or None, default=None
         Length of a sliding window; default ``initial``.
     refit : bool, default=True
-        Refit at every origin, or fit once and ``update`` afterwards (with the
-        forecaster's default ``update_params``).
+        Refit at every origin, or fit once and ``update`` afterwards.
+    update_params : bool or None, default=None
+        With ``refit=False``: whether each ``update`` re-estimates the
+        parameters (None: the forecaster's default).
     scoring : str, callable, list or dict, default=None
         Metrics: names among ``"mae"``, ``"mse"``, ``"rmse"``, ``"mape"``,
         ``"smape"``, ``"mase"``, callables ``metric(y_true, y_pred) -> float``,
@@ -263,7 +266,11 @@ def backtest(
             model = clone(forecaster).fit(rows.take(y, start, cutoff), rows.take(X, start, cutoff))
         else:
             previous = windows[k - 1][1]
-            model.update(rows.take(y, previous, cutoff), rows.take(X, previous, cutoff))
+            model.update(
+                rows.take(y, previous, cutoff),
+                rows.take(X, previous, cutoff),
+                update_params=update_params,
+            )
         X_future = rows.take(X, cutoff, cutoff + n_steps)
         predicted = model._point_values(steps, X_future)[0]
         bounds = {
