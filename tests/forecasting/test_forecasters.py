@@ -225,6 +225,9 @@ def test_demo_task_scores_every_model():
 
     table = run_demo(quick=True, areas=["forecasting"])
     assert set(table["model"]) == {"ARNetForecaster", "statsmodels AutoReg", "seasonal naive"}
-    assert (table["metric"] == "test MASE").all() and np.isfinite(table["score"]).all()
-    naive = table.set_index("model").loc["seasonal naive", "score"]
-    assert table.set_index("model").loc["statsmodels AutoReg", "score"] < naive
+    assert set(table["metric"]) == {"test MASE", "test 80% interval coverage"}
+    assert np.isfinite(table["score"]).all()
+    mase = table[table["metric"] == "test MASE"].set_index("model")["score"]
+    assert mase["statsmodels AutoReg"] < mase["seasonal naive"]
+    coverage = table[table["metric"] != "test MASE"]["score"]
+    assert coverage.between(0, 1).all()
