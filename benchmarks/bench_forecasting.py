@@ -111,7 +111,7 @@ def hourly_series(seed, weeks=114):
     rng = np.random.default_rng(seed)
     index = pd.date_range("2022-01-03", periods=weeks * 168, freq="h")
     hour = index.hour.to_numpy()
-    weekend = (index.dayofweek.to_numpy() >= 5).astype(float)
+    weekend = (index.day_of_week.to_numpy() >= 5).astype(float)
     daily = 3 * np.sin(2 * np.pi * (hour - 8) / 24) + np.cos(4 * np.pi * hour / 24)
     level = 20 - 4 * weekend + daily * (1 - 0.5 * weekend)
     noise = np.zeros(len(index))

@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints
 
 from regkit.forecasting._exog import check_finite, read_exog
-from regkit.forecasting._horizon import HORIZON_DOC, resolve_horizon
+from regkit.forecasting._horizon import HORIZON_DOC, horizon_doc, resolve_horizon
 from regkit.forecasting._panel import (
     future_index,
     on_grid,
@@ -175,7 +175,7 @@ class BaseForecaster(ParamsMixin, metaclass=ABCMeta):
             self._fit(self._Y, self._X)
         return self
 
-    @fill_doc(horizon=HORIZON_DOC)
+    @fill_doc(horizon=horizon_doc(8))
     def predict(self, fh, X=None):
         """Forecast the steps of the horizon ``fh``.
 
@@ -196,7 +196,7 @@ class BaseForecaster(ParamsMixin, metaclass=ABCMeta):
         point, labels = self._point_values(fh, X)
         return wrap(self._panel, point, labels)
 
-    @fill_doc(horizon=HORIZON_DOC)
+    @fill_doc(horizon=horizon_doc(8))
     def predict_quantiles(self, fh, quantiles=(0.05, 0.95), X=None):
         """Forecast quantiles of the future values.
 
@@ -219,7 +219,7 @@ class BaseForecaster(ParamsMixin, metaclass=ABCMeta):
         values, labels = self._quantile_values(fh, levels, X)
         return wrap_columns(self._panel, values, labels, levels)
 
-    @fill_doc(horizon=HORIZON_DOC)
+    @fill_doc(horizon=horizon_doc(8))
     def predict_interval(self, fh, coverage=0.9, X=None):
         """Forecast a central prediction interval.
 

@@ -7,11 +7,21 @@ import pandas as pd
 
 from regkit.forecasting._panel import future_index
 
-HORIZON_DOC = """fh : int, list of int or Index
-        The forecasting horizon, as in sktime: an int ``h`` (steps ``1..h``), a
-        list or 1-D array of steps ahead (``[1, 24, 168]``), or a pandas Index of
-        future time labels (they must lie on the series' grid, after its last
-        time)."""
+_HORIZON_TEXT = (
+    "fh : int, list of int or Index\n"
+    "    The forecasting horizon, as in sktime: an int ``h`` (steps ``1..h``), a\n"
+    "    list or 1-D array of steps ahead (``[1, 24, 168]``), or a pandas Index of\n"
+    "    future time labels (they must lie on the series' grid, after its last\n"
+    "    time)."
+)
+
+
+def horizon_doc(indent):
+    """The ``fh`` parameter's description, continuation lines indented by ``indent``."""
+    return _HORIZON_TEXT.replace("\n", "\n" + " " * indent)
+
+
+HORIZON_DOC = horizon_doc(4)  # in a class docstring
 
 
 def _check_steps(steps, fh):

@@ -61,7 +61,7 @@ MAX_CALIBRATION_ORIGINS = 1000
 class Windows:
     """A batch of forecast windows, the unit window models learn from and predict.
 
-    Attributes
+    Parameters
     ----------
     past : ndarray of shape (n, context_length)
         The normalised values before each forecast origin, oldest first.
