@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 import torch
 from scipy.stats import norm
+from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
 from regkit.datasets import load_co2, load_elnino, load_macrodata, load_sunspots
@@ -99,7 +100,9 @@ class StatsmodelsForecaster(BaseForecaster):
 
     def _predict_quantiles(self, n_steps, X_future, quantiles):
         z = norm.ppf(quantiles)
-        return np.stack([m[:, None] + sd[:, None] * z for m, sd in self._forecasts(n_steps)], axis=1)
+        return np.stack(
+            [m[:, None] + sd[:, None] * z for m, sd in self._forecasts(n_steps)], axis=1
+        )
 
     def _predict_in_sample(self):
         return np.full(self._Y.shape, np.nan)
@@ -214,7 +217,18 @@ def single_series_specs(quick):
         ("synthetic hourly, 2 years", hourly_series, 168, [1, 24, 168], 168, 60, 25),
     ]
     if quick:
-        specs = [specs[0], ("synthetic hourly, 2 years", lambda seed: hourly_series(seed, weeks=30), 168, [1, 24, 168], 168, 6, 25)]
+        specs = [
+            specs[0],
+            (
+                "synthetic hourly, 2 years",
+                lambda seed: hourly_series(seed, weeks=30),
+                168,
+                [1, 24, 168],
+                168,
+                6,
+                25,
+            ),
+        ]
     return specs
 
 
@@ -244,7 +258,9 @@ def single_series_part(seeds, quick):
         results = {}
         for seed in seeds:
             y = make(seed)
-            for model_name, model in single_series_models(name, period, n_lags, seed, quick).items():
+            for model_name, model in single_series_models(
+                name, period, n_lags, seed, quick
+            ).items():
                 if model_name in results and seed in results[model_name]:
                     continue
                 rows, seconds = run(model, y, fh, n_windows=n_windows, step=step, period=period)
@@ -270,19 +286,20 @@ def panel_part(seeds, quick):
                 panel = panel.iloc[:, :4]
             budget = {"max_epochs": 5} if quick else {}
             kw = {"n_lags": n_lags, "random_state": seed, "device": "cpu", **budget}
-            candidates = {
-                "global ARNet": lambda: ARNetForecaster(**kw),
-                "global ARNet + id embedding": lambda: ARNetForecaster(id_embedding=True, **kw),
+            global_models = {
+                "global ARNet": ARNetForecaster(**kw),
+                "global ARNet + id embedding": ARNetForecaster(id_embedding=True, **kw),
             }
-            for model_name, build in candidates.items():
-                rows, seconds = run(build(), panel, fh, n_windows=n_windows, step=step, period=period)
+            for model_name, model in global_models.items():
+                rows, seconds = run(model, panel, fh, n_windows=n_windows, step=step, period=period)
                 results.setdefault(model_name, {})[seed] = (rows, seconds)
-            for model_name, build in {
-                "ARNet per series": lambda: ARNetForecaster(**kw),
-                "AutoReg per series": lambda: AutoRegForecaster(n_lags=n_lags),
-            }.items():
+            local_models = {
+                "ARNet per series": ARNetForecaster(**kw),
+                "AutoReg per series": AutoRegForecaster(n_lags=n_lags),
+            }
+            for model_name, model in local_models.items():
                 per_column = [
-                    run(build(), panel[c], fh, n_windows=n_windows, step=step, period=period)
+                    run(clone(model), panel[c], fh, n_windows=n_windows, step=step, period=period)
                     for c in panel.columns
                 ]
                 merged = {
@@ -319,14 +336,18 @@ def print_goals(single, panels):
                 )
         rows = table[table["model"].str.startswith("ARNet")]
         off = np.maximum(np.abs(rows["cov80"] - 0.8), np.abs(rows["cov95"] - 0.95)).max()
-        print(f"- {name}: AR-Net coverage at most {100 * off:.1f} points from nominal "
-              f"({'met' if off <= 0.05 else 'MISSED'})")
+        print(
+            f"- {name}: AR-Net coverage at most {100 * off:.1f} points from nominal "
+            f"({'met' if off <= 0.05 else 'MISSED'})"
+        )
     for name, table in panels.items():
         for h in sorted(set(table["h"])):
             glob = _cell(table, "global ARNet", h, "MASE")
             local = _cell(table, "ARNet per series", h, "MASE")
-            print(f"- {name}, h={h}: global/per-series MASE {glob / local:.3f} "
-                  f"({'met' if glob <= local else 'MISSED'})")
+            print(
+                f"- {name}, h={h}: global/per-series MASE {glob / local:.3f} "
+                f"({'met' if glob <= local else 'MISSED'})"
+            )
 
 
 def main():

@@ -31,9 +31,9 @@ __all__ = [
     "BaseForecaster",
     "BaseWindowForecaster",
     "NaiveForecaster",
+    "Windows",
     "backtest",
     "make_lag_features",
     "mean_absolute_scaled_error",
     "symmetric_mean_absolute_percentage_error",
-    "Windows",
 ]

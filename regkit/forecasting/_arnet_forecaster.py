@@ -250,19 +250,9 @@ class ARNetForecaster(BaseWindowForecaster):
         s = self._series_position(series)
         coef = np.atleast_2d(self.regressor_.coef_)[0]
         intercept = float(np.atleast_1d(self.regressor_.intercept_)[0])
-        n, n_series = self._Y.shape
+        n = len(self._Y)
         context = self.n_lags
-        origins = np.arange(context, n)
-        known, lagged = self._inputs(self._X, 0, n, n_series)
-        pad = self.n_forecasts - 1
-        extra = self._inputs(None, n, n + pad, n_series)[0]
-        if known.shape[2] > extra.shape[2]:
-            repeat = np.repeat(known[-1:, :, : known.shape[2] - extra.shape[2]], pad, axis=0)
-            extra = np.concatenate([repeat, extra], axis=2)
-        known = np.concatenate([known, extra], axis=0)
-        Z = self._normalise(self, np.vstack([self._Y, np.zeros((pad, n_series))]))
-        lagged = np.vstack([lagged, np.zeros((pad,) + lagged.shape[1:])])
-        windows = self._windows(Z, known, lagged, origins, with_target=False)
+        windows = self._in_sample_windows()
         rows = self._design(windows)[windows.series == s]
         contributions = rows * coef
         groups = self._design_groups(windows)
@@ -280,8 +270,7 @@ class ARNetForecaster(BaseWindowForecaster):
 
     def _design_groups(self, windows):
         n_lagged = windows.lagged.shape[2] * self.n_lags
-        lagged_cols, known_cols = self._split_exog(self._X)
-        n_user = len(known_cols) if self._X is not None else 0
+        n_user = len(self._split_exog()[1]) if self._X is not None else 0
         n_seasonal = windows.known.shape[2] - n_user
         block = self.n_forecasts
         start = self.n_lags
@@ -304,7 +293,11 @@ class ARNetForecaster(BaseWindowForecaster):
 
     def _series_position(self, series):
         names = self._panel.names
-        if isinstance(series, Integral) and not isinstance(series, bool) and 0 <= series < len(names):
+        if (
+            isinstance(series, Integral)
+            and not isinstance(series, bool)
+            and 0 <= series < len(names)
+        ):
             return int(series)
         if series in names:
             return names.index(series)

@@ -96,7 +96,9 @@ def _cutoffs(n, n_steps, initial, step, n_windows, window, window_length):
         raise ValueError(f"window must be 'expanding' or 'sliding', got {window!r}.")
     length = int(initial) if window_length is None else int(window_length)
     if length < 2 or length > cutoffs[0]:
-        raise ValueError(f"window_length must be in [2, initial = {initial}], got {window_length!r}.")
+        raise ValueError(
+            f"window_length must be in [2, initial = {initial}], got {window_length!r}."
+        )
     return [(c - length, c) for c in cutoffs]
 
 
@@ -143,11 +145,17 @@ def _score_intervals(coverages, actual, bounds):
     for level in coverages:
         lower, upper = (b[observed] for b in bounds[level])
         tag = f"{100 * level:g}"
-        scores[f"coverage_{tag}"] = float(np.mean((y >= lower) & (y <= upper))) if len(y) else np.nan
+        scores[f"coverage_{tag}"] = (
+            float(np.mean((y >= lower) & (y <= upper))) if len(y) else np.nan
+        )
         scores[f"width_{tag}"] = float(np.mean(upper - lower)) if len(y) else np.nan
         alpha = (1 - level) / 2
         scores[f"pinball_{tag}"] = (
-            0.5 * (mean_pinball_loss(y, lower, alpha=alpha) + mean_pinball_loss(y, upper, alpha=1 - alpha))
+            0.5
+            * (
+                mean_pinball_loss(y, lower, alpha=alpha)
+                + mean_pinball_loss(y, upper, alpha=1 - alpha)
+            )
             if len(y)
             else np.nan
         )
@@ -288,7 +296,9 @@ def backtest(
             score_rows.append(row)
             if return_forecasts:
                 forecast_rows.extend(
-                    _forecast_rows(label, name, index, cutoff, steps, actual, predicted[:, s], window_bounds)
+                    _forecast_rows(
+                        label, name, index, cutoff, steps, actual, predicted[:, s], window_bounds
+                    )
                 )
     scores = pd.DataFrame(score_rows)
     if len(rows.panel.names) == 1:

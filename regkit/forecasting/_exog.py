@@ -73,7 +73,9 @@ def _long_as_array(X, panel_names, labels, what):
     ids = X.index.get_level_values(0)
     unknown = set(ids) - set(panel_names)
     if unknown:
-        raise ValueError(f"{what} has series ids that y does not have: {sorted(map(str, unknown))[:5]}.")
+        raise ValueError(
+            f"{what} has series ids that y does not have: {sorted(map(str, unknown))[:5]}."
+        )
     blocks = []
     for column in X.columns:
         wide = X[column].unstack(level=0).reindex(columns=panel_names)
@@ -139,7 +141,7 @@ def _match_columns(values, names, named, spec, required, what):
                 f"{what}'s columns do not match those seen in fit {spec.names}: "
                 f"missing {missing}, unexpected {unexpected}."
             )
-        out = np.full(values.shape[:2] + (spec.n_columns,), np.nan)
+        out = np.full((*values.shape[:2], spec.n_columns), np.nan)
         for j, name in enumerate(spec.names):
             if name in names:
                 out[:, :, j] = values[:, :, names.index(name)]
@@ -155,12 +157,10 @@ def _match_columns(values, names, named, spec, required, what):
     if width == spec.n_columns:
         return values
     if width == len(required):
-        out = np.full(values.shape[:2] + (spec.n_columns,), np.nan)
+        out = np.full((*values.shape[:2], spec.n_columns), np.nan)
         out[:, :, [spec.names.index(n) for n in required]] = values
         return out
-    raise ValueError(
-        f"{what} must have {spec.n_columns} columns ({spec.names}), got {width}."
-    )
+    raise ValueError(f"{what} must have {spec.n_columns} columns ({spec.names}), got {width}.")
 
 
 def check_finite(values, columns, what):

@@ -97,9 +97,11 @@ def _steps_of_labels(fh, index, step):
         )
     last = fh.max()
     if last <= index[-1]:
-        raise ValueError(f"fh's times must come after the last time {index[-1]!r}, got {fh.min()!r}.")
+        raise ValueError(
+            f"fh's times must come after the last time {index[-1]!r}, got {fh.min()!r}."
+        )
     if pd.api.types.is_integer_dtype(index.dtype):
-        offsets = (np.asarray(fh, dtype=np.int64) - int(index[-1]))
+        offsets = np.asarray(fh, dtype=np.int64) - int(index[-1])
         if (offsets % step).any() or (offsets <= 0).any():
             raise ValueError(f"fh's times must be on y's grid (step {step}) after {index[-1]}.")
         return _check_steps(offsets // step, fh)

@@ -84,7 +84,9 @@ def read_panel(y, what="y"):
     if values.ndim == 2:
         names = list(range(values.shape[1]))
         return Panel(values, None, names, "array", squeeze=False)
-    raise ValueError(f"{what} must be 1-D (one series) or 2-D (one column per series), got shape {values.shape}.")
+    raise ValueError(
+        f"{what} must be 1-D (one series) or 2-D (one column per series), got shape {values.shape}."
+    )
 
 
 def _read_long(y, what):
@@ -220,9 +222,7 @@ def wrap(panel, values, index):
         return pd.Series(values[:, 0], index=index, name=panel.value_name)
     if panel.layout == "wide":
         return pd.DataFrame(values, index=index, columns=list(panel.names))
-    return pd.Series(
-        values.T.ravel(), index=_long_index(panel, index), name=panel.value_name
-    )
+    return pd.Series(values.T.ravel(), index=_long_index(panel, index), name=panel.value_name)
 
 
 def _long_index(panel, index):

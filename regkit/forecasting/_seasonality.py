@@ -39,13 +39,13 @@ def _requested(seasonality, dated):
         return {}
     if isinstance(seasonality, str):
         if seasonality == "auto":
-            return {name: None for name in CALENDAR_PERIODS} if dated else {}
+            return dict.fromkeys(CALENDAR_PERIODS) if dated else {}
         return {seasonality: None}
     if isinstance(seasonality, dict):
         return dict(seasonality)
     if isinstance(seasonality, Real):
         return {seasonality: None}
-    return {item: None for item in seasonality}
+    return dict.fromkeys(seasonality)
 
 
 def resolve_seasonality(seasonality, index, n_times):

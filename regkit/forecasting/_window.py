@@ -141,7 +141,7 @@ class BaseWindowForecaster(BaseForecaster):
         return names
 
     # ---------------------------------------------------------------- inputs
-    def _split_exog(self, X):
+    def _split_exog(self):
         """Column indices of the lagged and the known exogenous columns."""
         lagged = set(self._lagged_columns())
         names = self.exog_names_
@@ -168,18 +168,42 @@ class BaseWindowForecaster(BaseForecaster):
         seasonal = np.broadcast_to(seasonal[:, None, :], (n, n_series, seasonal.shape[1]))
         if X is None:
             return seasonal, np.empty((n, n_series, 0))
-        lagged_cols, known_cols = self._split_exog(X)
+        lagged_cols, known_cols = self._split_exog()
         known = np.concatenate([X[:, :, known_cols], seasonal], axis=2)
         return known, X[:, :, lagged_cols]
+
+    def _extend_known(self, known, n_extra):
+        """``known`` inputs (n, S, K) followed by ``n_extra`` rows past the history.
+
+        Those rows feed only predictions whose targets lie past the history (the
+        last origins of a block, or steps without an actual value): seasonality is
+        exact there, other future regressors repeat their last row.
+        """
+        n, n_series = known.shape[:2]
+        extra = self._inputs(None, n, n + n_extra, n_series)[0]
+        n_user = known.shape[2] - extra.shape[2]
+        if n_user:
+            extra = np.concatenate(
+                [np.repeat(known[-1:, :, :n_user], n_extra, axis=0), extra], axis=2
+            )
+        return np.concatenate([known, extra], axis=0)
+
+    def _in_sample_windows(self):
+        """Windows at every origin ``n_lags .. n - 1`` of the history (no targets)."""
+        context, block = self._context_length(), self._block_size()
+        n, n_series = self._Y.shape
+        known, lagged = self._inputs(self._X, 0, n, n_series)
+        known = self._extend_known(known, block - 1)
+        Z = self._normalise(self, np.vstack([self._Y, np.zeros((block - 1, n_series))]))
+        lagged = np.vstack([lagged, np.zeros((block - 1, *lagged.shape[1:]))])
+        return self._windows(Z, known, lagged, np.arange(context, n), with_target=False)
 
     def _normalise(self, model, Y):
         return (Y - model.series_mean_) / model.series_scale_
 
     # --------------------------------------------------------------- fitting
     def _fit(self, Y, X):
-        self.seasonality_terms_ = resolve_seasonality(
-            self.seasonality, self._panel.index, len(Y)
-        )
+        self.seasonality_terms_ = resolve_seasonality(self.seasonality, self._panel.index, len(Y))
         known, lagged = self._inputs(X, 0, len(Y), Y.shape[1])
         self._train(self, Y, known, lagged)
         self.calibration_model_, self._calibration = None, None
@@ -202,7 +226,9 @@ class BaseWindowForecaster(BaseForecaster):
     def _train(self, model, Y, known, lagged):
         model.series_mean_ = Y.mean(axis=0)
         scale = Y.std(axis=0)
-        model.series_scale_ = np.where(scale > 1e-12 * np.maximum(np.abs(model.series_mean_), 1), scale, 1.0)
+        model.series_scale_ = np.where(
+            scale > 1e-12 * np.maximum(np.abs(model.series_mean_), 1), scale, 1.0
+        )
         model.seasonality_terms_ = self.seasonality_terms_
         Z = self._normalise(model, Y)
         context, block = self._context_length(), self._block_size()
@@ -277,18 +303,8 @@ class BaseWindowForecaster(BaseForecaster):
         fitted = np.full((n, n_series), np.nan)
         if n <= context:
             return fitted
-        known, lagged = self._inputs(self._X, 0, n, n_series)
-        # The last origins' known inputs reach past the history: seasonality is
-        # exact, other future regressors repeat their last row.
-        extra = self._inputs(None, n, n + block - 1, n_series)[0]
-        if known.shape[2] > extra.shape[2]:
-            repeat = np.repeat(known[-1:, :, : known.shape[2] - extra.shape[2]], block - 1, axis=0)
-            extra = np.concatenate([repeat, extra], axis=2)
-        known = np.concatenate([known, extra], axis=0)
-        origins = np.arange(context, n)
-        Z = self._normalise(self, np.vstack([self._Y, np.zeros((block - 1, n_series))]))
-        windows = self._windows(Z, known, np.vstack([lagged, np.zeros((block - 1,) + lagged.shape[1:])]), origins, with_target=False)
-        values = np.asarray(self._predict_windows(windows), dtype=np.float64).reshape(len(origins), n_series, block)
+        values = np.asarray(self._predict_windows(self._in_sample_windows()), dtype=np.float64)
+        values = values.reshape(n - context, n_series, block)
         fitted[context:] = values[:, :, 0] * self.series_scale_ + self.series_mean_
         return fitted
 
@@ -324,13 +340,7 @@ class BaseWindowForecaster(BaseForecaster):
         if len(origins) > MAX_CALIBRATION_ORIGINS:
             keep = np.linspace(len(origins) - 1, 0, MAX_CALIBRATION_ORIGINS).round().astype(int)
             origins = origins[np.sort(keep)]
-        # Known inputs past the end of the fit-time history only feed forecasts of
-        # steps without an actual value; seasonality stays exact there.
-        extra = self._inputs(None, n, n + n_steps, n_series)[0]
-        if known.shape[2] > extra.shape[2]:
-            repeat = np.repeat(known[-1:, :, : known.shape[2] - extra.shape[2]], n_steps, axis=0)
-            extra = np.concatenate([repeat, extra], axis=2)
-        known_all = np.concatenate([known, extra], axis=0)
+        known_all = self._extend_known(known, n_steps)
         Z = self._normalise(model, Y)
         past = sliding_window_view(Z, context, axis=0)[origins - context].reshape(-1, context)
         known_rows = sliding_window_view(known_all, n_steps, axis=0)[origins]

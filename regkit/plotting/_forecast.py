@@ -81,7 +81,9 @@ class ForecastDisplay:
         self.y_true = true
         self.y_interval = None
         if y_interval is not None:
-            interval = pd.DataFrame(np.asarray(y_interval, dtype=np.float64), columns=["lower", "upper"])
+            interval = pd.DataFrame(
+                np.asarray(y_interval, dtype=np.float64), columns=["lower", "upper"]
+            )
             if interval.shape != (len(forecast), 2):
                 raise ValueError(
                     f"y_interval must have one (lower, upper) row per forecast step "

@@ -34,7 +34,13 @@ def test_expanding_and_sliding_windows(y):
     expanding = backtest(NaiveForecaster(), y, fh=2, initial=100, step=5)
     assert expanding["n_train"].tolist() == [100, 105, 110, 115]
     sliding = backtest(
-        AutoRegForecaster(n_lags=1), y, fh=2, initial=100, step=5, window="sliding", window_length=50
+        AutoRegForecaster(n_lags=1),
+        y,
+        fh=2,
+        initial=100,
+        step=5,
+        window="sliding",
+        window_length=50,
     )
     assert sliding["n_train"].tolist() == [50] * 4
     alone = AutoRegForecaster(n_lags=1).fit(y.iloc[55:105]).predict(2)
@@ -63,7 +69,8 @@ def test_interval_scores_and_forecasts_by_hand(y):
     err = last["y_true"].to_numpy() - last["lower_80"].to_numpy()
     err_up = last["y_true"].to_numpy() - last["upper_80"].to_numpy()
     pinball = 0.5 * (
-        np.mean(np.maximum(0.1 * err, -0.9 * err)) + np.mean(np.maximum(0.9 * err_up, -0.1 * err_up))
+        np.mean(np.maximum(0.1 * err, -0.9 * err))
+        + np.mean(np.maximum(0.9 * err_up, -0.1 * err_up))
     )
     assert scores["pinball_80"].iloc[-1] == pytest.approx(pinball)
 

@@ -1,5 +1,7 @@
 """ForecastDisplay, ARCoefficientsDisplay and the ``regkit forecast`` command."""
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -84,7 +86,7 @@ def test_forecast_display_draws_interval_band(pyplot, monthly):
 def _overlapping_labels(ax):
     ax.figure.canvas.draw()
     boxes = [t.get_window_extent() for t in ax.get_xticklabels() if t.get_text()]
-    return any(a.overlaps(b) for a, b in zip(boxes, boxes[1:], strict=False))
+    return any(a.overlaps(b) for a, b in itertools.pairwise(boxes))
 
 
 def test_date_labels_do_not_overlap(pyplot):
@@ -108,7 +110,12 @@ def test_components_display(pyplot, monthly):
     from regkit.plotting import ForecastComponentsDisplay
 
     model = ARNetForecaster(
-        n_lags=2, seasonality="yearly", max_epochs=5, device="cpu", random_state=0, calibration_size=None
+        n_lags=2,
+        seasonality="yearly",
+        max_epochs=5,
+        device="cpu",
+        random_state=0,
+        calibration_size=None,
     ).fit(monthly)
     display = ForecastComponentsDisplay.from_forecaster(model, n_history=36)
     assert list(display.lines_) == ["baseline", "autoregression", "seasonality"]
@@ -129,7 +136,7 @@ def test_cli_float_time_column_is_integer_time(tmp_path, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines == ["t,y", "40,4", "41,4"]
     frame["t"] = frame["t"] / 2
-    assert main([_ for _ in argv[:1]] + [_write(tmp_path, frame), *argv[2:], "--horizon", "2"]) == 2
+    assert main([argv[0], _write(tmp_path, frame), *argv[2:], "--horizon", "2"]) == 2
     assert "not whole" in capsys.readouterr().err
 
 

@@ -72,7 +72,9 @@ def test_irregular_index_rejected(ar_values):
     # Integer times with a gap: the skipped time is a missing value.
     with pytest.raises(ValueError, match="missing values"):
         NaiveForecaster().fit(pd.Series(ar_values[:4], index=[0, 1, 3, 4]))
-    filled = NaiveForecaster(missing="interpolate").fit(pd.Series([1.0, 2.0, 4.0, 5.0], index=[0, 1, 3, 4]))
+    filled = NaiveForecaster(missing="interpolate").fit(
+        pd.Series([1.0, 2.0, 4.0, 5.0], index=[0, 1, 3, 4])
+    )
     assert filled.get_history().to_dict() == {0: 1.0, 1: 2.0, 2: 3.0, 3: 4.0, 4: 5.0}
 
 

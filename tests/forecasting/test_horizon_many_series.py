@@ -63,8 +63,10 @@ def test_bad_horizons(daily):
 
 
 def test_future_exog_is_aligned_on_labels(daily):
-    X = pd.DataFrame({"x": np.random.default_rng(0).standard_normal(205)},
-                     index=pd.date_range("2021-01-01", periods=205, freq="D"))
+    X = pd.DataFrame(
+        {"x": np.random.default_rng(0).standard_normal(205)},
+        index=pd.date_range("2021-01-01", periods=205, freq="D"),
+    )
     model = AutoRegForecaster(n_lags=2).fit(daily, X=X.iloc[:200])
     future = X.iloc[200:]
     shuffled = future.iloc[[3, 0, 4, 1, 2]]

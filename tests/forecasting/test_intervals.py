@@ -51,7 +51,9 @@ def test_mean_and_drift_intervals_by_hand(walk):
     sigma = np.sqrt(np.sum((np.diff(walk) - slope) ** 2) / (T - 2))
     h = np.arange(1, 4)
     q = drift.predict_quantiles(3, [0.05])
-    np.testing.assert_allclose(q[:, 0], walk[-1] + h * slope - Z90 * sigma * np.sqrt(h * (1 + h / T)))
+    np.testing.assert_allclose(
+        q[:, 0], walk[-1] + h * slope - Z90 * sigma * np.sqrt(h * (1 + h / T))
+    )
 
 
 def test_autoreg_intervals_are_statsmodels(walk):
@@ -72,7 +74,9 @@ def test_interval_layouts():
     values = make_ar_process(150, [0.5], random_state=0)
     index = pd.date_range("2020-01-01", periods=150, freq="D")
     interval = NaiveForecaster().fit(pd.Series(values, index=index)).predict_interval(3)
-    assert list(interval.columns) == ["lower", "upper"] and interval.index[0] == index[-1] + index.freq
+    assert (
+        list(interval.columns) == ["lower", "upper"] and interval.index[0] == index[-1] + index.freq
+    )
     wide = pd.DataFrame({"a": values, "b": values + 1}, index=index)
     quantiles = NaiveForecaster().fit(wide).predict_quantiles([1, 3], [0.1, 0.5, 0.9])
     assert quantiles.columns.tolist() == [(s, q) for s in "ab" for q in (0.1, 0.5, 0.9)]
@@ -110,9 +114,7 @@ def test_conformal_quantile_is_the_finite_sample_order_statistic(m, level, seed)
 def test_arnet_conformal_coverage_near_nominal():
     y = make_ar_process(1200, [0.6, -0.3], random_state=3)
     model = ARNetForecaster(n_lags=4, max_epochs=20, device="cpu", random_state=0)
-    scores = backtest(
-        model, y, fh=[1, 5], initial=800, step=6, refit=False, coverage=[0.8, 0.95]
-    )
+    scores = backtest(model, y, fh=[1, 5], initial=800, step=6, refit=False, coverage=[0.8, 0.95])
     assert 0.72 <= scores["coverage_80"].mean() <= 0.88
     assert 0.9 <= scores["coverage_95"].mean() <= 0.99
     model.fit(y[:800])

@@ -8,7 +8,13 @@ from regkit.datasets import make_ar_process
 from regkit.forecasting import ARNetForecaster
 from regkit.forecasting._seasonality import fourier_features, resolve_seasonality
 
-FAST = {"max_epochs": 30, "batch_size": 64, "device": "cpu", "random_state": 0, "calibration_size": None}
+FAST = {
+    "max_epochs": 30,
+    "batch_size": 64,
+    "device": "cpu",
+    "random_state": 0,
+    "calibration_size": None,
+}
 
 
 def names_and_orders(terms):
@@ -53,7 +59,9 @@ def test_fourier_features_values():
     np.testing.assert_allclose(features[:, 1], np.cos(2 * np.pi * hours / 24), atol=1e-9)
     steps = resolve_seasonality({4: 1}, None, 48)
     np.testing.assert_allclose(
-        fourier_features(steps, None, np.arange(8))[:, 0], np.sin(np.pi * np.arange(8) / 2), atol=1e-12
+        fourier_features(steps, None, np.arange(8))[:, 0],
+        np.sin(np.pi * np.arange(8) / 2),
+        atol=1e-12,
     )
 
 
@@ -102,13 +110,23 @@ def test_known_and_lagged_regressors_together():
 def test_components_add_up_to_the_in_sample_prediction():
     index = pd.date_range("2021-01-04", periods=24 * 14, freq="h")
     rng = np.random.default_rng(0)
-    y = pd.Series(np.sin(2 * np.pi * index.hour / 24) + 0.2 * rng.standard_normal(len(index)), index=index)
+    y = pd.Series(
+        np.sin(2 * np.pi * index.hour / 24) + 0.2 * rng.standard_normal(len(index)), index=index
+    )
     X = pd.DataFrame({"x": rng.standard_normal(len(index))}, index=index)
     model = ARNetForecaster(n_lags=3, seasonality="daily", **FAST).fit(y, X=X)
     components = model.predict_components()
-    assert list(components.columns) == ["baseline", "autoregression", "future_regressors", "seasonality"]
+    assert list(components.columns) == [
+        "baseline",
+        "autoregression",
+        "future_regressors",
+        "seasonality",
+    ]
     np.testing.assert_allclose(
-        components.sum(axis=1, skipna=False).iloc[3:], model.predict_in_sample().iloc[3:], rtol=1e-5, atol=1e-5
+        components.sum(axis=1, skipna=False).iloc[3:],
+        model.predict_in_sample().iloc[3:],
+        rtol=1e-5,
+        atol=1e-5,
     )
     deep = ARNetForecaster(n_lags=3, ar_layers=(4,), **FAST).fit(y)
     with pytest.raises(AttributeError, match="linear"):
