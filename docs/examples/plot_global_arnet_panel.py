@@ -9,8 +9,9 @@ once. Fitting one model per series wastes what they have in common;
 trains **one global network** on the windows of all of them: each series is
 normalised by its own mean and standard deviation, the weights are shared, and
 ``id_embedding=True`` lets the network tell the series apart. Here six hourly
-"sites" share a daily cycle (shifted by a few hours from site to site) and
-AR noise, at different levels and scales. We forecast the next two days of all
+"sites" (:func:`~regkit.datasets.make_seasonal_panel`) share a daily cycle,
+shifted by a few hours from site to site, and AR noise, at different levels and
+scales. We forecast the next two days of all
 of them with 80 % prediction intervals and backtest the global model against one
 AutoReg per series and the seasonal naive forecast.
 """
@@ -21,9 +22,9 @@ AutoReg per series and the seasonal naive forecast.
 import os
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
+from regkit.datasets import make_seasonal_panel
 from regkit.forecasting import (
     ARNetForecaster,
     AutoRegForecaster,
@@ -34,19 +35,9 @@ from regkit.plotting import ForecastDisplay
 
 # The test suite runs every gallery script with REGKIT_QUICK=1 (smaller budgets).
 QUICK = os.environ.get("REGKIT_QUICK") == "1"
-rng = np.random.default_rng(0)
 n_series, weeks = (3, 3) if QUICK else (6, 6)
-index = pd.date_range("2024-03-04", periods=weeks * 168, freq="h")
-hour = index.hour.to_numpy()
-sites = {}
-for s in range(n_series):
-    shift = rng.integers(0, 4)
-    daily = np.sin(2 * np.pi * (hour - 7 - shift) / 24) + 0.4 * np.cos(4 * np.pi * hour / 24)
-    noise = np.zeros(len(index))
-    for t in range(2, len(index)):
-        noise[t] = 0.6 * noise[t - 1] - 0.2 * noise[t - 2] + rng.standard_normal()
-    sites[f"site {s + 1}"] = rng.uniform(50, 200) + rng.uniform(2, 15) * (3 * daily + noise)
-y = pd.DataFrame(sites, index=index)
+y = make_seasonal_panel(n_series, weeks, weekly=False, random_state=0)
+y.columns = [f"site {s + 1}" for s in range(n_series)]
 horizon = 48
 train, test = y.iloc[:-horizon], y.iloc[-horizon:]
 
