@@ -140,6 +140,8 @@ def _forecaster(args):
             sparsity=args.sparsity,
             seasonality=args.seasonality,
             missing=args.missing,
+            # The calibration network of the intervals is fitted only when asked for.
+            calibration_size=None if args.coverage is None else 0.2,
             random_state=args.seed,
         )
     if args.model == "autoreg":
