@@ -1,7 +1,7 @@
 """Forecasters that learn from windows of the past: roll-out, normalisation, conformal intervals."""
 
 from abc import abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -76,6 +76,11 @@ class Windows:
         The normalised values to predict (training windows only).
     n_series : int
         Number of series of the forecaster (for per-series inputs).
+    origins : ndarray of shape (n,)
+        Position of each window's first predicted step, counted from the start
+        of the history (``len(history)`` for a forecast); the forecaster's
+        ``_time_labels(positions)`` turns positions into time labels (for models
+        that embed timestamps).
     """
 
     past: np.ndarray
@@ -84,6 +89,7 @@ class Windows:
     lagged: np.ndarray
     target: np.ndarray | None
     n_series: int
+    origins: np.ndarray
 
 
 class BaseWindowForecaster(BaseForecaster):
@@ -108,10 +114,14 @@ class BaseWindowForecaster(BaseForecaster):
     - ``_fit_windows(windows)``: learn from a :class:`Windows` batch with
       targets (normalised units);
     - ``_predict_windows(windows) -> (n, block_size)``: predict the next steps
-      of each window (normalised units).
+      of each window (normalised units);
+    - optionally ``_forecast_windows(windows, n_steps) -> (n, n_steps)``: the
+      whole horizon (default: ``_predict_windows`` rolled out block by block).
 
-    Both are called on clones too (the calibration model), so they must keep
-    their state on ``self`` only. ``update`` keeps the parameters by default
+    ``windows.origins`` and ``_time_labels(positions)`` give the time of each
+    step (for models that embed timestamps). The hooks are called on a clone
+    too (the calibration model), so they must keep their state on ``self``
+    only. ``update`` keeps the parameters by default
     (``update_params=False``): the model forecasts from the longer history.
     """
 
@@ -252,7 +262,8 @@ class BaseWindowForecaster(BaseForecaster):
         lagged_views = sliding_window_view(lagged, context, axis=0)
         lagged_rows = lagged_views[starts].transpose(0, 1, 3, 2).reshape(n_rows, context, -1)
         series = np.tile(np.arange(n_series), len(origins))
-        return Windows(past, series, known_rows, lagged_rows, target, n_series)
+        starts = np.repeat(origins, n_series)
+        return Windows(past, series, known_rows, lagged_rows, target, n_series, starts)
 
     # ------------------------------------------------------------ predicting
     def _check_reach(self, n_steps):
@@ -264,21 +275,37 @@ class BaseWindowForecaster(BaseForecaster):
                 "the number of steps predicted at once, or pass them as future regressors."
             )
 
-    def _rollout(self, model, past, series, known, lagged, n_steps):
-        """Forecast ``n_steps`` normalised values after each window, block by block."""
+    def _forecast_windows(self, windows, n_steps):
+        """Forecast ``n_steps`` normalised values after each window: (n, n_steps).
+
+        ``windows.known`` holds the known inputs of all ``n_steps`` steps. The
+        default rolls ``_predict_windows`` out block by block, feeding each block
+        back as the newest past values; a model that forecasts many steps itself
+        (a KV-cached LLM) overrides this.
+        """
         context, block = self._context_length(), self._block_size()
-        pieces, done = [], 0
+        past, pieces, done = windows.past, [], 0
         while done < n_steps:
-            future = known[:, done : done + block]
+            future = windows.known[:, done : done + block]
             if future.shape[1] < block:  # steps past the horizon are discarded
                 pad = np.repeat(future[:, -1:], block - future.shape[1], axis=1)
                 future = np.concatenate([future, pad], axis=1)
-            windows = Windows(past, series, future, lagged, None, self._Y.shape[1])
-            values = np.asarray(model._predict_windows(windows), dtype=np.float64)
+            step = replace(windows, past=past, known=future, origins=windows.origins + done)
+            values = np.asarray(self._predict_windows(step), dtype=np.float64)
             pieces.append(values.reshape(len(past), block))
             past = np.concatenate([past, pieces[-1]], axis=1)[:, -context:]
             done += block
         return np.concatenate(pieces, axis=1)[:, :n_steps]
+
+    def _time_labels(self, positions):
+        """Time labels of history positions (past the history: the future grid)."""
+        index = self._panel.index
+        positions = np.asarray(positions)
+        if index is None:
+            return positions
+        n = len(index)
+        future = future_index(index, self._step, max(int(positions.max()) - n + 1, 1))
+        return index.append(future)[positions]
 
     def _future_inputs(self, X_future, n_steps):
         """Known inputs of steps 1..n_steps: (n_steps, S, K)."""
@@ -294,7 +321,9 @@ class BaseWindowForecaster(BaseForecaster):
         past = self._normalise(self, self._Y[-context:]).T
         known = self._future_inputs(X_future, n_steps).transpose(1, 0, 2)
         lagged = self._inputs(self._X, 0, len(self._Y), n_series)[1][-context:].transpose(1, 0, 2)
-        Z = self._rollout(self, past, np.arange(n_series), known, lagged, n_steps)
+        origins = np.full(n_series, len(self._Y))
+        windows = Windows(past, np.arange(n_series), known, lagged, None, n_series, origins)
+        Z = self._forecast_windows(windows, n_steps)
         return Z.T * self.series_scale_ + self.series_mean_
 
     def _predict_in_sample(self):
@@ -349,7 +378,9 @@ class BaseWindowForecaster(BaseForecaster):
         lagged_rows = sliding_window_view(lagged, context, axis=0)[origins - context]
         lagged_rows = lagged_rows.transpose(0, 1, 3, 2).reshape(n_rows, context, -1)
         series = np.tile(np.arange(n_series), len(origins))
-        forecast = self._rollout(model, past, series, known_rows, lagged_rows, n_steps)
+        starts = np.repeat(origins, n_series)
+        windows = Windows(past, series, known_rows, lagged_rows, None, n_series, starts)
+        forecast = model._forecast_windows(windows, n_steps)
         forecast = forecast.reshape(len(origins), n_series, n_steps)
         forecast = forecast * model.series_scale_[None, :, None] + model.series_mean_[None, :, None]
         residuals = []
