@@ -163,12 +163,8 @@ class BaseWindowForecaster(BaseForecaster):
     def _seasonal(self, start, stop):
         """Seasonality features at history positions ``start .. stop - 1``: (n, n_features)."""
         positions = np.arange(start, stop)
-        index = self._panel.index
-        labels = None
-        if index is not None and self.seasonality_terms_:
-            n = len(index)
-            past = index[max(start, 0) : min(stop, n)]
-            labels = past if stop <= n else past.append(future_index(index, self._step, stop - n))
+        calendar = self._panel.index is not None and self.seasonality_terms_
+        labels = self._time_labels(positions) if calendar else None
         return fourier_features(self.seasonality_terms_, labels, positions)
 
     def _inputs(self, X, start, stop, n_series):
@@ -300,9 +296,9 @@ class BaseWindowForecaster(BaseForecaster):
     def _time_labels(self, positions):
         """Time labels of history positions (past the history: the future grid)."""
         index = self._panel.index
-        positions = np.asarray(positions)
-        if index is None:
-            return positions
+        positions = np.asarray(positions, dtype=np.int64)
+        if index is None or positions.size == 0:
+            return positions if index is None else index[:0]
         n = len(index)
         future = future_index(index, self._step, max(int(positions.max()) - n + 1, 1))
         return index.append(future)[positions]
@@ -310,8 +306,6 @@ class BaseWindowForecaster(BaseForecaster):
     def _future_inputs(self, X_future, n_steps):
         """Known inputs of steps 1..n_steps: (n_steps, S, K)."""
         n = len(self._Y)
-        if X_future is None:
-            return self._inputs(None, n, n + n_steps, self._Y.shape[1])[0]
         return self._inputs(X_future, n, n + n_steps, self._Y.shape[1])[0]
 
     def _predict(self, n_steps, X_future):
@@ -320,7 +314,9 @@ class BaseWindowForecaster(BaseForecaster):
         n_series = self._Y.shape[1]
         past = self._normalise(self, self._Y[-context:]).T
         known = self._future_inputs(X_future, n_steps).transpose(1, 0, 2)
-        lagged = self._inputs(self._X, 0, len(self._Y), n_series)[1][-context:].transpose(1, 0, 2)
+        n = len(self._Y)
+        X_context = None if self._X is None else self._X[-context:]
+        lagged = self._inputs(X_context, n - context, n, n_series)[1].transpose(1, 0, 2)
         origins = np.full(n_series, len(self._Y))
         windows = Windows(past, np.arange(n_series), known, lagged, None, n_series, origins)
         Z = self._forecast_windows(windows, n_steps)
