@@ -92,6 +92,21 @@ class Windows:
     origins: np.ndarray
 
 
+def location_scale(Y):
+    """Mean and standard deviation of each column, exact at any finite scale.
+
+    The columns are divided by their largest magnitude first, so that squares
+    neither overflow (values near 1e160 and beyond) nor underflow (near 1e-160
+    and below). A constant column (spread below 1e-12 of its level) gets scale 1.
+    """
+    peak = np.max(np.abs(Y), axis=0)
+    peak = np.where(peak > 0, peak, 1.0)
+    unit = Y / peak
+    mean, spread = unit.mean(axis=0), unit.std(axis=0)
+    scale = np.where(spread > 1e-12 * np.abs(mean), spread * peak, 1.0)
+    return mean * peak, scale
+
+
 class BaseWindowForecaster(BaseForecaster):
     """Base of forecasters that map a window of the past to the next steps.
 
@@ -230,11 +245,7 @@ class BaseWindowForecaster(BaseForecaster):
         return count if 1 <= count <= n - self._min_history() else 0
 
     def _train(self, model, Y, known, lagged):
-        model.series_mean_ = Y.mean(axis=0)
-        scale = Y.std(axis=0)
-        model.series_scale_ = np.where(
-            scale > 1e-12 * np.maximum(np.abs(model.series_mean_), 1), scale, 1.0
-        )
+        model.series_mean_, model.series_scale_ = location_scale(Y)
         model.seasonality_terms_ = self.seasonality_terms_
         Z = self._normalise(model, Y)
         context, block = self._context_length(), self._block_size()

@@ -145,3 +145,12 @@ def test_backtest_scores_only_observed_values():
     assert scores["mae"].iloc[-1] == pytest.approx(np.abs(actual - forecast)[observed].mean())
     with pytest.raises(ValueError, match="missing values"):
         backtest(NaiveForecaster(), np.r_[np.nan, y], fh=4, n_windows=2)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e160, 1e300])
+def test_arnet_forecasts_at_any_scale(scale):
+    # Per-series normalisation makes the network see the same data at any scale.
+    values = make_ar_process(200, [0.5], random_state=0) + 3
+    base = ARNetForecaster(n_lags=2, **FAST).fit(values).predict(3)
+    scaled = ARNetForecaster(n_lags=2, **FAST).fit(values * scale).predict(3)
+    np.testing.assert_allclose(scaled / scale, base, rtol=1e-5)
