@@ -11,6 +11,7 @@ from regkit.plotting._distribution import PredictedDistributionDisplay
 from regkit.plotting._forecast import ARCoefficientsDisplay, ForecastDisplay
 from regkit.plotting._information_plane import InformationPlaneDisplay
 from regkit.plotting._sketch_error import SketchErrorDisplay
+from regkit.plotting._unlearning import UnlearningDisplay
 
 __all__ = [
     "ARCoefficientsDisplay",
@@ -19,4 +20,5 @@ __all__ = [
     "InformationPlaneDisplay",
     "PredictedDistributionDisplay",
     "SketchErrorDisplay",
+    "UnlearningDisplay",
 ]
