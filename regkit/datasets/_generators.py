@@ -141,10 +141,11 @@ def make_seasonal_panel(
     >>> panel.shape, panel.index.freqstr
     ((336, 3), 'h')
     """
-    if int(n_series) != n_series or n_series < 1:
-        raise ValueError(f"n_series must be a positive integer, got {n_series!r}.")
-    if int(n_weeks) != n_weeks or n_weeks < 1:
-        raise ValueError(f"n_weeks must be a positive integer, got {n_weeks!r}.")
+    for name, value in (("n_series", n_series), ("n_weeks", n_weeks)):
+        if not _is_int(value) or value < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {value!r}.")
+    if not isinstance(weekly, (bool, np.bool_)):
+        raise ValueError(f"weekly must be True or False, got {weekly!r}.")
     import pandas as pd
 
     rng = check_random_state(random_state)

@@ -114,3 +114,19 @@ def test_ar_process_is_stationary_sized_and_finite(coef, seed):
     y = datasets.make_ar_process(300, coef, random_state=seed)
     assert y.shape == (300,) and np.isfinite(y).all()
     assert y.std() < 10
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"n_series": 2.5}, "n_series must be an int >= 1"),
+        ({"n_series": None}, "n_series must be an int >= 1"),
+        ({"n_weeks": 0}, "n_weeks must be an int >= 1"),
+        ({"n_weeks": True}, "n_weeks must be an int >= 1"),
+        ({"weekly": "yes"}, "weekly must be True or False"),
+        ({"ar": [1.5]}, "stationary"),
+    ],
+)
+def test_seasonal_panel_validates_its_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        datasets.make_seasonal_panel(**kwargs, random_state=0)
