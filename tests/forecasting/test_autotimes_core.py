@@ -682,3 +682,11 @@ def test_real_smollm2_trains_around_and_rolls_out():
     expected = growing_rerun(network, context, 3)
     assert np.allclose(rollout(network, context, 3 * 8).numpy(), expected, rtol=0, atol=1e-10)
     assert llm_module.weight_fingerprint(llm.model) == fingerprint  # lossless cast
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-161, 1e160, 1e300])
+def test_window_scale_is_exact_at_extreme_magnitudes(scale):
+    # The variance squares the values; without rescaling it under/overflows here.
+    x = torch.tensor([[0.0, 3.0, 1.0]], dtype=F64)
+    expected = window_stats(x).scale * scale
+    assert torch.allclose(window_stats(x * scale).scale, expected, rtol=1e-14, atol=0)

@@ -77,8 +77,15 @@ def window_stats(x, *, stats_points=None):
             )
         x = x[:, :stats_points]
     mean = x.mean(dim=1, keepdim=True)
-    std = x.var(dim=1, keepdim=True, correction=0).sqrt()
-    floor = SCALE_FLOOR * x.abs().amax(dim=1, keepdim=True)
+    amax = x.abs().amax(dim=1, keepdim=True)
+    # The variance squares the values: at 1e-161 it would underflow into subnormals
+    # (or overflow at 1e160). Dividing by a power of two near max|x| is exact and keeps
+    # the squares in range, so the scale is right at any finite magnitude.
+    unit = torch.where(
+        amax > 0, torch.ldexp(torch.ones_like(amax), torch.frexp(amax).exponent), 1.0
+    )
+    std = (x / unit).var(dim=1, keepdim=True, correction=0).sqrt() * unit
+    floor = SCALE_FLOOR * amax
     floor = torch.where(floor > 0, floor, torch.ones_like(floor))
     return WindowStats(mean, torch.maximum(std, floor))
 
