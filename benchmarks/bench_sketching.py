@@ -26,6 +26,11 @@ n = 2^18): they are timed only on the first problem of a size with
 
 Run ``python benchmarks/bench_sketching.py`` (about 15 minutes on 2 cores) or
 ``--quick`` (a minute); ``--n 1048576 --d 50 200 --skip-failures`` runs a subset.
+
+``--against PATH`` compares two versions of regkit instead (no anchors): this
+checkout and the one whose ``regkit`` package lies in PATH, each in its own worker
+process on the same data, fits interleaved (ABBA order), medians and the ratio
+this / other. On a shared, noisy machine this is the fair test of a regression.
 """
 
 import argparse
@@ -228,6 +233,122 @@ def failure_table(n, d, seeds):
     return pd.DataFrame(rows)
 
 
+# One process per version of regkit: reads one job per line, answers in JSON.
+AB_WORKER = """
+import json, sys, time
+import numpy as np
+from regkit.sketching import SketchedLinearRegression, make_sketching_problem
+cache = {}
+for line in sys.stdin:
+    job = json.loads(line)
+    key = (job["n"], job["d"], job["coherent"], job["cond"])
+    if key not in cache:
+        cache.clear()
+        cache[key] = make_sketching_problem(
+            job["n"], job["d"], coherent=job["coherent"], condition_number=job["cond"],
+            residual_norm=job["residual"], random_state=0)
+    A, b, x_star = cache[key]
+    model = SketchedLinearRegression(
+        job["sketch"], method=job["method"], fit_intercept=False, random_state=0)
+    start = time.perf_counter()
+    model.fit(A, b)
+    seconds = time.perf_counter() - start
+    error = float(np.linalg.norm(model.coef_ - x_star) / np.linalg.norm(x_star))
+    print(json.dumps({"seconds": seconds, "rel_err": error}), flush=True)
+"""
+
+AB_METHODS = {
+    "precondition (sparse sign)": ("precondition", "auto"),
+    "sketch-and-solve SRHT": ("sketch_and_solve", "srht"),
+    "sketch-and-solve sparse sign": ("sketch_and_solve", "sparse_sign"),
+}
+
+
+def _worker(path):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.path.abspath(path)}
+    return subprocess.Popen(
+        [sys.executable, "-c", AB_WORKER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _ask(worker, job):
+    import json
+
+    worker.stdin.write(json.dumps(job) + "\n")
+    worker.stdin.flush()
+    return json.loads(worker.stdout.readline())
+
+
+def ab_table(other_path, sizes, problems, repeats):
+    """This checkout against another one, interleaved fit by fit (ABBA)."""
+    this_path = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    workers = {"this": _worker(this_path), "other": _worker(other_path)}
+    rows = []
+    try:
+        for n, d in sizes:
+            for coherent, condition in problems:
+                for name, (method, sketch) in AB_METHODS.items():
+                    job = {
+                        "n": n,
+                        "d": d,
+                        "coherent": coherent,
+                        "cond": condition,
+                        "residual": RESIDUAL_NORM,
+                        "method": method,
+                        "sketch": sketch,
+                    }
+                    results = {"this": [], "other": []}
+                    for side in ("this", "other"):  # warm-up: data, imports, JIT
+                        _ask(workers[side], job)
+                    for repeat in range(repeats):
+                        order = ("this", "other") if repeat % 2 == 0 else ("other", "this")
+                        for side in order:
+                            results[side].append(_ask(workers[side], job))
+                    this = float(np.median([r["seconds"] for r in results["this"]]))
+                    other = float(np.median([r["seconds"] for r in results["other"]]))
+                    rows.append(
+                        {
+                            "n": n,
+                            "d": d,
+                            "rows": "coherent" if coherent else "incoherent",
+                            "cond": f"{condition:.0e}",
+                            "method": name,
+                            "this s": this,
+                            "other s": other,
+                            "this / other": this / other,
+                            "this rel err": results["this"][-1]["rel_err"],
+                            "other rel err": results["other"][-1]["rel_err"],
+                        }
+                    )
+                    print(f"  {name} n={n} d={d}: {this:.3f} s / {other:.3f} s", flush=True)
+    finally:
+        for worker in workers.values():
+            worker.stdin.close()
+            worker.wait()
+    return pd.DataFrame(rows)
+
+
+def markdown(frame):
+    """A markdown table (no tabulate dependency), numbers to 3 significant digits."""
+
+    def cell(value):
+        if isinstance(value, float) and value.is_integer() and abs(value) >= 100:
+            return str(int(value))  # row counts (a float column when NaN is present)
+        return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |"]
+    lines.append("|" + "---|" * len(frame.columns))
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(False)]
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, few seeds")
@@ -236,6 +357,9 @@ def main(argv=None):
     parser.add_argument("--n", type=int, nargs="+", help="only these n (e.g. --n 1048576)")
     parser.add_argument("--d", type=int, nargs="+", help="only these d (e.g. --d 50 200)")
     parser.add_argument("--skip-failures", action="store_true", help="speed table only")
+    parser.add_argument(
+        "--against", metavar="PATH", help="compare with the regkit package found in PATH"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         sizes, seeds, (fn, fd) = [(1 << 14, 20)], 20, (1 << 12, 10)
@@ -257,6 +381,11 @@ def main(argv=None):
             f"threads={pool['num_threads']} ({os.path.basename(pool['filepath'])})"
         )
     print(f"# OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}", flush=True)
+    if args.against:
+        print(f"== this checkout against {args.against} (interleaved, medians)", flush=True)
+        print()
+        print(markdown(ab_table(args.against, sizes, problems, args.repeats)))
+        return
     # BLAS uses every core for the anchors; let the DCT of the SRHT do the same.
     with scipy.fft.set_workers(os.cpu_count()):
         print("== speed and accuracy", flush=True)
@@ -265,12 +394,11 @@ def main(argv=None):
         if not args.skip_failures:
             print(f"== failure rates (n={fn}, d={fd}, eps={EPS}, delta={DELTA})", flush=True)
             failures = failure_table(fn, fd, seeds)
-    pd.set_option("display.width", 200)
     print()
-    print(speed.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print(markdown(speed))
     if failures is not None:
         print()
-        print(failures.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+        print(markdown(failures))
 
 
 if __name__ == "__main__":

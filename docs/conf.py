@@ -2,6 +2,7 @@
 
 import os
 import warnings
+from pathlib import Path
 
 import regkit
 
@@ -45,8 +46,22 @@ numpydoc_xref_param_type = False
 # No network: intersphinx inventories cannot be fetched, so keep the mapping empty.
 intersphinx_mapping = {}
 
-# Gallery scripts run in quick mode during the docs build too, so `make docs` stays short.
-os.environ.setdefault("REGKIT_QUICK", "1")
+# Gallery budget. The published docs (`make docs`) run every script at its full
+# budget, so that the figures and numbers are the ones the estimators really give;
+# REGKIT_QUICK=1 (`make docs-quick`, CI, the tests) runs the reduced budget.
+# sphinx-gallery skips a script whose source did not change since its last run (it
+# keeps an md5 of the source): after a change of budget those records are deleted,
+# so outputs of the other budget are never published. The stamp is written first:
+# every record made from here on, even by an interrupted build, is of this budget.
+BUDGET = "quick" if os.environ.get("REGKIT_QUICK") == "1" else "full"
+_GALLERY = Path(__file__).parent / "auto_examples"
+_BUDGET_STAMP = _GALLERY / ".regkit-budget"
+if not _BUDGET_STAMP.exists() or _BUDGET_STAMP.read_text().strip() != BUDGET:
+    for record in _GALLERY.glob("*.md5"):
+        record.unlink()
+    _GALLERY.mkdir(exist_ok=True)
+    _BUDGET_STAMP.write_text(BUDGET + "\n")
+
 sphinx_gallery_conf = {
     "examples_dirs": "examples",
     "gallery_dirs": "auto_examples",

@@ -53,12 +53,14 @@ print(f"test R2: {model.score(X_test, y_test):.3f}")
 # %%
 # The training trajectory
 # -----------------------
-# Each point is an epoch. Early on the representation gains information about
-# both ``x`` and ``y``; the compression term then pulls ``I(x; t)`` down while
-# ``I(y; t)`` holds.
-fig, (ax_plane, ax_sweep) = plt.subplots(1, 2, figsize=(11, 4.5))
-InformationPlaneDisplay.from_estimator(model, ax=ax_plane)
-ax_plane.set_title("Information plane during training")
+# Each point is an epoch. The representation starts close to the inputs (high
+# ``I(x; t)``, little about ``y``); in the first epochs it gains information about
+# ``y`` while shedding some about ``x``, and later the compression term pulls
+# ``I(x; t)`` further down while ``I(y; t)`` holds.
+fig, ax = plt.subplots(figsize=(6, 4.5))
+InformationPlaneDisplay.from_estimator(model, ax=ax)
+ax.set_title("Information plane during training")
+fig.tight_layout()
 
 # %%
 # Sweeping beta
@@ -70,15 +72,18 @@ betas = [0.0, 1.0] if QUICK else [0.0, 0.01, 0.03, 0.1, 0.3, 1.0]
 table = csib_beta_sweep(model, X_train, y_train, betas, X_test=X_test, y_test=y_test)
 print(table.round(3).to_string(index=False))
 
-ax_sweep.plot(table["compression_ratio"], table["test_rmse"], marker="o")
+# Each figure is created and finished in one cell: sphinx-gallery saves the open
+# figures at the end of every cell, so a panel drawn in a later cell would be empty.
+fig, ax = plt.subplots(figsize=(6, 4.5))
+ax.plot(table["compression_ratio"], table["test_rmse"], marker="o")
 for _, row in table.iterrows():
-    ax_sweep.annotate(
+    ax.annotate(
         f"β={row['beta']:g}",
         (row["compression_ratio"], row["test_rmse"]),
         textcoords="offset points",
         xytext=(4, 4),
         fontsize=8,
     )
-ax_sweep.set(xlabel="compression ratio r", ylabel="test RMSE", title="The beta trade-off")
+ax.set(xlabel="compression ratio r", ylabel="test RMSE", title="The beta trade-off")
 fig.tight_layout()
 plt.show()

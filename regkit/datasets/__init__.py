@@ -4,7 +4,7 @@ Every loader reads data that ships inside scikit-learn or statsmodels: nothing i
 ever downloaded.
 """
 
-from regkit.datasets._generators import make_ar_process
+from regkit.datasets._generators import make_ar_process, make_seasonal_panel
 from regkit.datasets._loaders import (
     load_co2,
     load_diabetes,
@@ -24,4 +24,5 @@ __all__ = [
     "load_randhie",
     "load_sunspots",
     "make_ar_process",
+    "make_seasonal_panel",
 ]

@@ -3,8 +3,10 @@
 Two faces of each model: a scikit-learn regressor on a lag matrix
 (:class:`ARNetRegressor`, for Pipelines and grid searches with
 :class:`~sklearn.model_selection.TimeSeriesSplit`) and a forecaster
-(:class:`ARNetForecaster`: ``fit(y, X=None)``, ``predict(horizon)``) that takes a
-Series, DataFrame or array and returns the same kind with the future index.
+(:class:`ARNetForecaster`: ``fit(y, X=None)``, ``predict(fh)``,
+``predict_interval(fh, coverage)``, ``update``) that takes one or many series
+(Series, wide or long DataFrame, array) and returns the same layout with the
+future index.
 
 Forecasters are not scikit-learn estimators (their ``fit`` takes a series, not
 ``X, y``), so the estimator checks do not apply to them; they still have
@@ -22,13 +24,16 @@ from regkit.forecasting._metrics import (
     symmetric_mean_absolute_percentage_error,
 )
 from regkit.forecasting._naive import NaiveForecaster
+from regkit.forecasting._window import BaseWindowForecaster, Windows
 
 __all__ = [
     "ARNetForecaster",
     "ARNetRegressor",
     "AutoRegForecaster",
     "BaseForecaster",
+    "BaseWindowForecaster",
     "NaiveForecaster",
+    "Windows",
     "backtest",
     "make_lag_features",
     "mean_absolute_scaled_error",

@@ -1,8 +1,9 @@
-"""AR-Net as a forecaster: fit a series, predict its future."""
+"""AR-Net as a forecaster: one global network for one or many series."""
 
 from numbers import Integral
 
 import numpy as np
+import pandas as pd
 from sklearn.utils._param_validation import Interval
 
 from regkit.forecasting._arnet import (
@@ -10,8 +11,11 @@ from regkit.forecasting._arnet import (
     ARNET_PARAMETERS,
     ARNetRegressor,
 )
-from regkit.forecasting._base import BaseForecaster
-from regkit.forecasting._lags import lag_rows, lag_window, make_lag_features
+from regkit.forecasting._window import (
+    WINDOW_CONSTRAINTS,
+    WINDOW_PARAMETERS,
+    BaseWindowForecaster,
+)
 from regkit.nn import ENGINE_PARAMETERS
 from regkit.utils import fill_doc, store_init_params
 
@@ -20,14 +24,29 @@ from regkit.utils import fill_doc, store_init_params
     arnet_parameters=ARNET_PARAMETERS,
     engine_parameters=ENGINE_PARAMETERS,
     engine_defaults=ARNET_DEFAULT_ENGINE,
+    window_parameters=WINDOW_PARAMETERS,
 )
-class ARNetForecaster(BaseForecaster):
+class ARNetForecaster(BaseWindowForecaster):
     """AR-Net forecaster: a sparse auto-regressive network on the last ``n_lags`` values.
 
-    Builds the lag matrix of the series (:func:`make_lag_features`), fits an
-    :class:`ARNetRegressor` that predicts the next ``n_forecasts`` values at once,
-    and rolls it out recursively for longer horizons. Takes an array, a Series or a
-    one-column DataFrame and returns the same kind, with the future index.
+    Fits an :class:`ARNetRegressor` that predicts the next ``n_forecasts`` values
+    from the last ``n_lags`` ones (plus regressors and seasonality features) and
+    rolls it out recursively for longer horizons. Given many series (a wide or a
+    long DataFrame, or a 2-D array), it trains **one global network** on the
+    windows of all of them: each series is normalised by its own mean and
+    standard deviation, the weights are shared, and ``id_embedding=True`` adds
+    one-hot series indicators to the inputs (a per-series offset for the linear
+    model, a learnt series embedding through the first hidden layer otherwise).
+
+    Prediction intervals are split-conformal: a second network, fitted without
+    the last ``calibration_size`` of the history, forecasts every origin in that
+    held-out part; the quantiles of its residuals, for each step ahead and each
+    series, are added to the final model's forecast. This needs no change to the
+    network and no distributional assumption, and holds for any horizon that
+    the held-out part spans; its price is a second fit. (Quantile heads trained
+    with the pinball loss, NeuralProphet's alternative, calibrate on the training
+    windows the network has fitted, which understate the error of a model that
+    can over-fit, and need a head per level.)
 
     Parameters
     ----------
@@ -37,8 +56,11 @@ class ARNetForecaster(BaseForecaster):
         Values predicted at once (direct multi-step outputs); longer horizons are
         rolled out recursively, ``n_forecasts`` values per step.
     missing : {"raise", "interpolate", "ffill"}, default="raise"
-        What to do with NaN in ``y``: raise, interpolate linearly, or carry the
-        last value forward.
+        What to do with NaN in ``y`` (see :class:`BaseForecaster`).
+    id_embedding : bool, default=False
+        With many series, append one-hot series indicators to the inputs.
+
+    {window_parameters}
 
     {arnet_parameters}
 
@@ -47,13 +69,21 @@ class ARNetForecaster(BaseForecaster):
     Attributes
     ----------
     regressor_ : ARNetRegressor
-        The fitted regressor on the lag matrix.
-    coef_ : ndarray of shape (n_lags,) or (n_forecasts, n_lags + ...)
-        Linear AR-Net only: the AR coefficients, ``coef_[k-1]`` for lag ``k``.
-    y_ : ndarray of shape (n_observations,)
+        The fitted network on the windows (lags first, then lagged regressors,
+        future regressors and seasonality at each step, then series indicators).
+    coef_ : ndarray of shape (n_lags,) or (n_forecasts, n_lags)
+        Linear AR-Net only: the AR coefficients, ``coef_[k-1]`` for lag ``k``
+        (unit-free: the same in normalised and in data units).
+    series_mean_, series_scale_ : ndarray of shape (n_series,)
+        The per-series normalisation.
+    seasonality_terms_ : list
+        The seasonalities in use (name, period, unit, Fourier order).
+    calibration_model_ : ARNetForecaster or None
+        The network that calibrates the intervals.
+    n_iter_, history_, best_epoch_, device_, regularization_strength_
+        Those of ``regressor_``: epochs run, one record per epoch, ...
+    y_ : ndarray of shape (n_times,) or (n_times, n_series)
         The history forecasts start from (grows with ``update``).
-    n_exog_ : int
-        Number of exogenous columns seen in ``fit``.
 
     See Also
     --------
@@ -64,6 +94,9 @@ class ARNetForecaster(BaseForecaster):
     Notes
     -----
     {engine_defaults}
+
+    ``update`` keeps the network (``update_params=False``): forecasts then
+    start from the longer history, exactly as the recursion defines them.
 
     Examples
     --------
@@ -78,15 +111,19 @@ class ARNetForecaster(BaseForecaster):
     ['2050-01-01', '2050-02-01', '2050-03-01']
     >>> model.coef_[[0, 11]].round(1)
     array([0.6, 0.3])
+    >>> list(model.predict_interval(2, coverage=0.8).columns)
+    ['lower', 'upper']
     """
 
     # The regressor's parameters are checked here too, so that errors name the
     # forecaster the user built.
     _parameter_constraints = {
-        **BaseForecaster._parameter_constraints,
+        **BaseWindowForecaster._parameter_constraints,
         **ARNetRegressor._parameter_constraints,
+        **WINDOW_CONSTRAINTS,
         "n_lags": [Interval(Integral, 1, None, closed="left")],
         "n_forecasts": [Interval(Integral, 1, None, closed="left")],
+        "id_embedding": ["boolean"],
     }
 
     def __init__(
@@ -95,6 +132,10 @@ class ARNetForecaster(BaseForecaster):
         n_forecasts=1,
         *,
         missing="raise",
+        id_embedding=False,
+        seasonality=None,
+        lagged_regressors=(),
+        calibration_size=0.2,
         ar_layers=(),
         activation="relu",
         sparsity=None,
@@ -122,38 +163,142 @@ class ARNetForecaster(BaseForecaster):
     ):
         store_init_params(self, locals())
 
-    def _make_regressor(self):
-        names = ARNetRegressor._get_param_names()
-        return ARNetRegressor(**{name: getattr(self, name) for name in names})
-
-    def _min_history(self):
-        return self.n_lags + self.n_forecasts
+    # ------------------------------------------------------------ window hooks
+    def _context_length(self):
+        return self.n_lags
 
     def _block_size(self):
         return self.n_forecasts
 
-    def _fit(self, y, X):
-        features, targets = make_lag_features(y, self.n_lags, n_forecasts=self.n_forecasts, X=X)
-        self.regressor_ = self._make_regressor().fit(features, targets)
+    def _design(self, windows):
+        """The regressor's input rows: lags (lag 1 first), lagged, known, series."""
+        n = len(windows.past)
+        parts = [windows.past[:, ::-1]]
+        parts.append(windows.lagged[:, ::-1].transpose(0, 2, 1).reshape(n, -1))
+        parts.append(windows.known.reshape(n, -1))
+        if self.id_embedding and windows.n_series > 1:
+            parts.append(np.eye(windows.n_series)[windows.series])
+        return np.concatenate(parts, axis=1)
 
-    def _forecast_block(self, history, X_future):
-        row = lag_window(history, self.n_lags)
-        if X_future is not None:
-            row = np.concatenate([row, X_future.ravel()])
-        return np.atleast_1d(self.regressor_.predict(row[None, :])[0])
+    def _fit_windows(self, windows):
+        names = ARNetRegressor._get_param_names()
+        regressor = ARNetRegressor(**{name: getattr(self, name) for name in names})
+        target = windows.target[:, 0] if self.n_forecasts == 1 else windows.target
+        self.regressor_ = regressor.fit(self._design(windows), target)
 
-    def _predict_in_sample(self, history, X):
-        if X is not None:
-            return super()._predict_in_sample(history, X)
-        fitted = np.full(len(history), np.nan)
-        if len(history) > self.n_lags:
-            prediction = self.regressor_.predict(lag_rows(history, self.n_lags))
-            fitted[self.n_lags :] = prediction if prediction.ndim == 1 else prediction[:, 0]
-        return fitted
+    def _predict_windows(self, windows):
+        prediction = self.regressor_.predict(self._design(windows))
+        return prediction.reshape(len(windows.past), self.n_forecasts)
+
+    # ------------------------------------------------------------ attributes
+    def _fitted_regressor(self):
+        if "regressor_" not in self.__dict__:
+            raise AttributeError(f"This {type(self).__name__} is not fitted yet.")
+        return self.regressor_
 
     @property
     def coef_(self):
-        """AR coefficients of the linear AR-Net (``coef_[k-1]`` for lag ``k``)."""
-        if not hasattr(self, "regressor_"):
-            raise AttributeError("coef_ is available once the forecaster is fitted.")
-        return self.regressor_.coef_
+        """AR coefficients of the linear AR-Net (``coef_[..., k-1]`` for lag ``k``)."""
+        return self._fitted_regressor().coef_[..., : self.n_lags]
+
+    @property
+    def n_iter_(self):
+        """Epochs run by the network."""
+        return self._fitted_regressor().n_iter_
+
+    @property
+    def history_(self):
+        """One record per epoch of the network's training (loss, seconds, ...)."""
+        return self._fitted_regressor().history_
+
+    @property
+    def best_epoch_(self):
+        """Epoch whose weights the network holds."""
+        return self._fitted_regressor().best_epoch_
+
+    @property
+    def device_(self):
+        """Device the network was trained on."""
+        return self._fitted_regressor().device_
+
+    @property
+    def regularization_strength_(self):
+        """The full sparsity lambda (0 without ``sparsity``)."""
+        return self._fitted_regressor().regularization_strength_
+
+    # ------------------------------------------------------------ components
+    def predict_components(self, series=0):
+        """Additive parts of the one-step-ahead in-sample predictions (linear AR-Net).
+
+        The prediction of the linear network is a sum over its inputs; grouped,
+        in data units: ``baseline`` (the constant and the series' mean),
+        ``autoregression`` (the lags), ``lagged_regressors``,
+        ``future_regressors``, ``seasonality`` and ``series_id``. Their sum is
+        :meth:`predict_in_sample`.
+
+        Parameters
+        ----------
+        series : int or hashable, default=0
+            The series (its position, or its name when it has one).
+
+        Returns
+        -------
+        components : DataFrame of shape (n_times, n_components)
+            Indexed like the history; NaN for the first ``n_lags`` times.
+        """
+        self._check_fitted()
+        s = self._series_position(series)
+        coef = np.atleast_2d(self.regressor_.coef_)[0]
+        intercept = float(np.atleast_1d(self.regressor_.intercept_)[0])
+        n = len(self._Y)
+        context = self.n_lags
+        windows = self._in_sample_windows()
+        rows = self._design(windows)[windows.series == s]
+        contributions = rows * coef
+        groups = self._design_groups(windows)
+        scale, mean = self.series_scale_[s], self.series_mean_[s]
+        parts = {"baseline": np.full(len(rows), intercept * scale + mean)}
+        for name, columns in groups.items():
+            if len(columns):
+                parts[name] = contributions[:, columns].sum(axis=1) * scale
+        frame = pd.DataFrame(np.nan, index=range(n), columns=list(parts))
+        for name, values in parts.items():
+            frame.iloc[context:, frame.columns.get_loc(name)] = values
+        if self._panel.index is not None:
+            frame.index = self._panel.index
+        return frame
+
+    def _design_groups(self, windows):
+        n_lagged = windows.lagged.shape[2] * self.n_lags
+        n_user = len(self._split_exog()[1]) if self._X is not None else 0
+        n_seasonal = windows.known.shape[2] - n_user
+        block = self.n_forecasts
+        start = self.n_lags
+        groups = {"autoregression": np.arange(0, start)}
+        groups["lagged_regressors"] = np.arange(start, start + n_lagged)
+        start += n_lagged
+        # Known inputs are laid out step by step: [user columns, seasonality] per step.
+        user = [start + k * (n_user + n_seasonal) + j for k in range(block) for j in range(n_user)]
+        seasonal = [
+            start + k * (n_user + n_seasonal) + n_user + j
+            for k in range(block)
+            for j in range(n_seasonal)
+        ]
+        groups["future_regressors"] = np.array(user, dtype=int)
+        groups["seasonality"] = np.array(seasonal, dtype=int)
+        start += block * (n_user + n_seasonal)
+        n_ids = windows.n_series if self.id_embedding and windows.n_series > 1 else 0
+        groups["series_id"] = np.arange(start, start + n_ids)
+        return groups
+
+    def _series_position(self, series):
+        names = self._panel.names
+        if (
+            isinstance(series, Integral)
+            and not isinstance(series, bool)
+            and 0 <= series < len(names)
+        ):
+            return int(series)
+        if series in names:
+            return names.index(series)
+        raise ValueError(f"series must be a position or one of {names}, got {series!r}.")

@@ -3,21 +3,24 @@
 from numbers import Integral
 
 import numpy as np
+from scipy.stats import norm
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from regkit.forecasting._base import BaseForecaster
-from regkit.forecasting._lags import lag_rows, lag_window
+from regkit.forecasting._lags import lag_rows
 from regkit.utils import store_init_params
 
 
 class AutoRegForecaster(BaseForecaster):
     """The classic AR(p) forecaster: :class:`statsmodels.tsa.ar_model.AutoReg`.
 
-    Fits ``y[t] = c + sum_k coef[k-1] y[t-k] (+ exog)`` by ordinary least squares on
-    the lag matrix (conditional maximum likelihood) with statsmodels, then
-    forecasts with regkit's rollout, so that it shares ``update``,
-    ``predict_in_sample`` and the index handling of every regkit forecaster: the
-    anchor AR-Net is compared with.
+    Fits ``y[t] = c + sum_k coef[k-1] y[t-k] (+ exog)`` by ordinary least squares
+    on the lag matrix (conditional maximum likelihood) with statsmodels, one
+    model per series. Forecasts are the AR recursion, and prediction intervals
+    statsmodels' own (Gaussian, from the model's MA(infinity) representation
+    and its residual variance ``sigma2``), computed from the fitted
+    coefficients so that they also hold after ``update``. It shares the
+    interface of every regkit forecaster: the anchor AR-Net is compared with.
 
     Parameters
     ----------
@@ -30,24 +33,35 @@ class AutoRegForecaster(BaseForecaster):
 
     Attributes
     ----------
-    coef_ : ndarray of shape (n_lags,)
-        AR coefficients, ``coef_[k-1]`` for lag ``k``.
-    intercept_ : float
+    coef_ : ndarray of shape (n_lags,) or (n_series, n_lags)
+        AR coefficients, ``coef_[..., k-1]`` for lag ``k``.
+    intercept_ : float or ndarray of shape (n_series,)
         The constant (0 with ``trend="n"``).
-    exog_coef_ : ndarray of shape (n_exog,)
+    exog_coef_ : ndarray of shape (n_exog,) or (n_series, n_exog)
         Coefficients of the exogenous columns.
-    results_ : statsmodels AutoRegResults
-        The fitted statsmodels results (summary, information criteria...).
-    y_ : ndarray of shape (n_observations,)
+    results_ : list of statsmodels AutoRegResults
+        The fitted statsmodels results, one per series (summary, information
+        criteria...).
+    y_ : ndarray of shape (n_times,) or (n_times, n_series)
         The history.
+
+    Notes
+    -----
+    ``update`` re-estimates the coefficients on the whole history by default
+    (``update_params=True``), so that it equals a new ``fit``; with
+    ``update_params=False`` the coefficients are kept and the forecasts start
+    from the longer history.
 
     Examples
     --------
     >>> from regkit.datasets import make_ar_process
     >>> from regkit.forecasting import AutoRegForecaster
     >>> y = make_ar_process(1000, [0.5, -0.3], random_state=0)
-    >>> AutoRegForecaster(n_lags=2).fit(y).coef_.round(1)
+    >>> model = AutoRegForecaster(n_lags=2).fit(y)
+    >>> model.coef_.round(1)
     array([ 0.5, -0.3])
+    >>> model.predict_interval(2, coverage=0.9).shape
+    (2, 2)
     """
 
     _parameter_constraints = {
@@ -60,27 +74,67 @@ class AutoRegForecaster(BaseForecaster):
         store_init_params(self, locals())
 
     def _min_history(self):
-        return self.n_lags + 1
+        return self.n_lags + 2
 
-    def _fit(self, y, X):
+    def _fit(self, Y, X):
         from statsmodels.tsa.ar_model import AutoReg
 
-        self.results_ = AutoReg(y, lags=self.n_lags, trend=self.trend, exog=X).fit()
-        params = np.asarray(self.results_.params, dtype=np.float64)
+        self.results_ = [
+            AutoReg(Y[:, s], lags=self.n_lags, trend=self.trend, exog=_column(X, s)).fit()
+            for s in range(Y.shape[1])
+        ]
+        params = np.array([np.asarray(r.params, dtype=np.float64) for r in self.results_])
         n_trend = 1 if self.trend == "c" else 0
-        self.intercept_ = float(params[0]) if n_trend else 0.0
-        self.coef_ = params[n_trend : n_trend + self.n_lags]
-        self.exog_coef_ = params[n_trend + self.n_lags :]
+        squeeze = self._panel.squeeze
+        intercept = params[:, 0] if n_trend else np.zeros(len(params))
+        self.intercept_ = float(intercept[0]) if squeeze else intercept
+        coef = params[:, n_trend : n_trend + self.n_lags]
+        exog_coef = params[:, n_trend + self.n_lags :]
+        self.coef_ = coef[0] if squeeze else coef
+        self.exog_coef_ = exog_coef[0] if squeeze else exog_coef
 
-    def _forecast_block(self, history, X_future):
-        value = self.intercept_ + self.coef_ @ lag_window(history, self.n_lags)
-        if X_future is not None:
-            value += self.exog_coef_ @ X_future[0]
-        return np.array([value])
+    def _predict(self, n_steps, X_future):
+        coef = np.atleast_2d(self.coef_)
+        intercept = np.atleast_1d(self.intercept_)
+        exog_coef = np.atleast_2d(self.exog_coef_)
+        # Lags, newest first, of every series; forecasts are fed back in.
+        lags = self._Y[::-1][: self.n_lags].T.copy()
+        forecast = np.empty((n_steps, len(coef)))
+        for h in range(n_steps):
+            value = intercept + np.einsum("sk,sk->s", coef, lags)
+            if X_future is not None:
+                value = value + np.einsum("se,se->s", exog_coef, X_future[h])
+            forecast[h] = value
+            lags = np.concatenate([value[:, None], lags[:, :-1]], axis=1)
+        return forecast
 
-    def _predict_in_sample(self, history, X):
-        fitted = np.full(len(history), np.nan)
-        fitted[self.n_lags :] = self.intercept_ + lag_rows(history, self.n_lags) @ self.coef_
-        if X is not None:
-            fitted[self.n_lags :] += X[self.n_lags :] @ self.exog_coef_
+    def _predict_quantiles(self, n_steps, X_future, quantiles):
+        # The h-step error of an AR(p) forecast is sum_{j<h} psi_j e[t+h-j], with
+        # the MA(infinity) weights psi of the fitted coefficients: variance
+        # sigma^2 * sum_{j<h} psi_j^2, as statsmodels' AutoReg.get_prediction.
+        coef = np.atleast_2d(self.coef_)
+        psi = np.zeros((n_steps, len(coef)))
+        psi[0] = 1.0
+        for j in range(1, n_steps):
+            k = min(j, self.n_lags)
+            psi[j] = np.einsum("sk,ks->s", coef[:, :k], psi[j - 1 :: -1][:k])
+        sigma2 = np.array([r.sigma2 for r in self.results_])
+        se = np.sqrt(sigma2 * np.cumsum(psi**2, axis=0))
+        point = self._predict(n_steps, X_future)
+        return point[:, :, None] + se[:, :, None] * norm.ppf(quantiles)
+
+    def _predict_in_sample(self):
+        Y = self._Y
+        fitted = np.full(Y.shape, np.nan)
+        coef = np.atleast_2d(self.coef_)
+        intercept = np.atleast_1d(self.intercept_)
+        exog_coef = np.atleast_2d(self.exog_coef_)
+        for s in range(Y.shape[1]):
+            fitted[self.n_lags :, s] = intercept[s] + lag_rows(Y[:, s], self.n_lags) @ coef[s]
+            if self._X is not None:
+                fitted[self.n_lags :, s] += self._X[self.n_lags :, s] @ exog_coef[s]
         return fitted
+
+
+def _column(X, s):
+    return None if X is None else X[:, s]

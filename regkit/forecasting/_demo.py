@@ -8,6 +8,7 @@ from regkit.forecasting._metrics import mean_absolute_scaled_error
 from regkit.forecasting._naive import NaiveForecaster
 
 SEASON = 12  # monthly data, yearly cycle
+COVERAGE = 0.8
 
 
 def _fit(model, data):
@@ -19,6 +20,17 @@ def _mase(model, data):
     return mean_absolute_scaled_error(
         data["y_test"], forecast, data["y_train"], seasonal_period=SEASON
     )
+
+
+def _already_fitted(model, data):
+    # The coverage task scores the models the MASE task has just fitted.
+    return model
+
+
+def _coverage(model, data):
+    interval = model.predict_interval(len(data["y_test"]), coverage=COVERAGE)
+    inside = (data["y_test"] >= interval["lower"]) & (data["y_test"] <= interval["upper"])
+    return float(inside.mean())
 
 
 def demo_tasks(quick):
@@ -37,14 +49,16 @@ def demo_tasks(quick):
         "statsmodels AutoReg": AutoRegForecaster(n_lags=36),
         "seasonal naive": NaiveForecaster(seasonal_period=SEASON),
     }
+    dataset = f"co2 (last {horizon} months)"
     return [
+        DemoTask("forecasting", dataset, data, models, metric="test MASE", fit=_fit, score=_mase),
         DemoTask(
             "forecasting",
-            f"co2 (last {horizon} months)",
+            dataset,
             data,
             models,
-            metric="test MASE",
-            fit=_fit,
-            score=_mase,
-        )
+            metric=f"test {COVERAGE:.0%} interval coverage",
+            fit=_already_fitted,
+            score=_coverage,
+        ),
     ]

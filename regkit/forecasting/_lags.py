@@ -105,11 +105,6 @@ def make_lag_features(y, n_lags, *, n_forecasts=1, X=None, dropna=False):
     return features, targets
 
 
-def lag_window(values, n_lags):
-    """The feature row of the next forecast: ``values[-1], ..., values[-n_lags]``."""
-    return np.asarray(values[-n_lags:][::-1], dtype=np.float64)
-
-
 def _as_series_values(y):
     """Return ``(float values, index or None, name)`` of a 1-D series."""
     index, name = None, None

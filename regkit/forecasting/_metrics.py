@@ -39,7 +39,8 @@ def mean_absolute_scaled_error(y_true, y_pred, y_train, *, seasonal_period=1):
         raise ValueError(
             f"y_train needs more than seasonal_period = {m} values, got {len(y_train)}."
         )
-    scale = np.mean(np.abs(y_train[m:] - y_train[:-m]))
+    # Missing training values (NaN) drop out of the naive scale.
+    scale = np.nanmean(np.abs(y_train[m:] - y_train[:-m]))
     return float(np.mean(np.abs(y_true - y_pred)) / scale) if scale > 0 else np.inf
 
 

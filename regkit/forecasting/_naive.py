@@ -3,6 +3,7 @@
 from numbers import Integral
 
 import numpy as np
+from scipy.stats import norm
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from regkit.forecasting._base import BaseForecaster
@@ -13,7 +14,19 @@ class NaiveForecaster(BaseForecaster):
     """Naive forecasts: repeat the last value (or season), the mean, or the drift.
 
     The baselines every forecaster must beat, and the yardstick of the mean
-    absolute scaled error (MASE).
+    absolute scaled error (MASE). Many series are forecast each on its own.
+
+    Prediction intervals are the standard Gaussian ones (Hyndman and
+    Athanasopoulos, *Forecasting: Principles and Practice*, 3rd ed., section
+    5.5), with ``sigma`` estimated from the in-sample residuals in ``fit``:
+
+    - last value: ``sigma_h = sigma * sqrt(h)``; seasonal naive with period
+      ``m``: ``sigma * sqrt(floor((h - 1) / m) + 1)``; ``sigma^2`` is the mean
+      squared residual ``y[t] - y[t-m]``;
+    - mean: ``sigma * sqrt(1 + 1 / T)``, ``sigma`` the standard deviation of the
+      ``T`` observations (``ddof=1``);
+    - drift: ``sigma * sqrt(h * (1 + h / T))``, ``sigma^2`` the sum of squared
+      residuals ``y[t] - y[t-1] - slope`` over ``T - 2``.
 
     Parameters
     ----------
@@ -31,7 +44,9 @@ class NaiveForecaster(BaseForecaster):
 
     Attributes
     ----------
-    y_ : ndarray of shape (n_observations,)
+    sigma_ : float or ndarray of shape (n_series,)
+        The residual standard deviation of the intervals.
+    y_ : ndarray of shape (n_times,) or (n_times, n_series)
         The history.
 
     See Also
@@ -58,25 +73,62 @@ class NaiveForecaster(BaseForecaster):
     def __init__(self, strategy="last", *, seasonal_period=1, missing="raise"):
         store_init_params(self, locals())
 
-    def _fit(self, y, X):
-        pass  # the history is the model
-
-    def _block_size(self):
+    def _period(self):
         return self.seasonal_period if self.strategy == "last" else 1
 
     def _min_history(self):
-        return {"last": self.seasonal_period, "mean": 1, "drift": 2}[self.strategy]
+        return {"last": self.seasonal_period + 1, "mean": 2, "drift": 3}[self.strategy]
 
-    def _forecast_block(self, history, X_future):
+    def _fit(self, Y, X):
+        n = len(Y)
         if self.strategy == "last":
-            return history[-self.seasonal_period :]
-        if self.strategy == "mean":
-            return np.array([history.mean()])
-        slope = (history[-1] - history[0]) / (len(history) - 1)
-        return np.array([history[-1] + slope])
+            m = self.seasonal_period
+            sigma = np.sqrt(np.mean((Y[m:] - Y[:-m]) ** 2, axis=0))
+        elif self.strategy == "mean":
+            sigma = Y.std(axis=0, ddof=1)
+        else:
+            slope = (Y[-1] - Y[0]) / (n - 1)
+            residuals = np.diff(Y, axis=0) - slope
+            sigma = np.sqrt((residuals**2).sum(axis=0) / max(n - 2, 1))
+        self.sigma_ = float(sigma[0]) if self._panel.squeeze else sigma
 
-    def _predict_in_sample(self, history, X):
-        if self.strategy != "last":
-            return super()._predict_in_sample(history, X)
-        m = self.seasonal_period
-        return np.concatenate([np.full(m, np.nan), history[:-m]])
+    def _predict(self, n_steps, X_future):
+        Y = self._Y
+        n = len(Y)
+        h = np.arange(1, n_steps + 1)
+        if self.strategy == "last":
+            m = self.seasonal_period
+            return Y[n - m + (h - 1) % m]
+        if self.strategy == "mean":
+            return np.repeat(Y.mean(axis=0)[None, :], n_steps, axis=0)
+        slope = (Y[-1] - Y[0]) / (n - 1)
+        return Y[-1] + h[:, None] * slope
+
+    def _sigma_h(self, n_steps):
+        h = np.arange(1, n_steps + 1, dtype=np.float64)
+        T = len(self._Y)
+        if self.strategy == "last":
+            factor = np.sqrt(np.floor((h - 1) / self.seasonal_period) + 1)
+        elif self.strategy == "mean":
+            factor = np.full(n_steps, np.sqrt(1 + 1 / T))
+        else:
+            factor = np.sqrt(h * (1 + h / T))
+        return factor[:, None] * np.atleast_1d(self.sigma_)[None, :]
+
+    def _predict_quantiles(self, n_steps, X_future, quantiles):
+        point = self._predict(n_steps, X_future)
+        return point[:, :, None] + self._sigma_h(n_steps)[:, :, None] * norm.ppf(quantiles)
+
+    def _predict_in_sample(self):
+        Y = self._Y
+        n = len(Y)
+        fitted = np.full(Y.shape, np.nan)
+        if self.strategy == "last":
+            m = self.seasonal_period
+            fitted[m:] = Y[:-m]
+        elif self.strategy == "mean":
+            fitted[1:] = np.cumsum(Y, axis=0)[:-1] / np.arange(1, n)[:, None]
+        else:
+            t = np.arange(2, n)[:, None]
+            fitted[2:] = Y[1:-1] + (Y[1:-1] - Y[0]) / (t - 1)
+        return fitted

@@ -14,7 +14,22 @@ distances between the rows of the batch, computed without gradient (see
 
 import torch
 
+from regkit.nn._contrastive_losses import (
+    SupReMixMixtures,
+    draw_supremix_mixtures,
+    rnc_loss,
+    supcon_loss,
+    supremix_loss,
+)
+
 __all__ = ["cs_divergence", "cs_qmi", "gaussian_gram", "median_width"]
+__all__ += [
+    "SupReMixMixtures",
+    "draw_supremix_mixtures",
+    "rnc_loss",
+    "supcon_loss",
+    "supremix_loss",
+]
 
 # Keeps logs of kernel sums finite when a batch carries no weight at all.
 _TINY = 1e-30

@@ -14,8 +14,18 @@ def _as_series(values, name):
     return pd.Series(np.asarray(values, dtype=np.float64).ravel(), name=name)
 
 
+def _format_time_axis(ax):
+    """Concise, non-overlapping date labels on a time x-axis (no-op for numbers)."""
+    import matplotlib.dates as mdates
+
+    if isinstance(ax.xaxis.get_major_formatter(), mdates.AutoDateFormatter):
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
 class ForecastDisplay:
-    """A forecast drawn after its history, with the actual values when known.
+    """A forecast drawn after its history, with its interval and the actual values.
 
     Parameters
     ----------
@@ -25,6 +35,11 @@ class ForecastDisplay:
         The forecast. An array without index is placed right after the history.
     y_true : array-like or Series or None, default=None
         The values that actually followed (same length and index as the forecast).
+    y_interval : array-like of shape (horizon, 2) or DataFrame or None, default=None
+        Lower and upper bounds of a prediction interval (columns ``lower`` and
+        ``upper`` of :meth:`~regkit.forecasting.BaseForecaster.predict_interval`).
+    coverage : float or None, default=None
+        Nominal coverage of the interval (for the legend).
     model_name : str or None, default=None
         Legend entry of the forecast.
 
@@ -32,6 +47,8 @@ class ForecastDisplay:
     ----------
     lines_ : dict of str to matplotlib Line2D
         ``"history"``, ``"forecast"`` and, with ``y_true``, ``"actual"``.
+    band_ : matplotlib PolyCollection or None
+        The interval band.
     ax_ : matplotlib Axes
     figure_ : matplotlib Figure
 
@@ -39,13 +56,17 @@ class ForecastDisplay:
     --------
     >>> import numpy as np
     >>> from regkit.plotting import ForecastDisplay
-    >>> display = ForecastDisplay(y_history=np.arange(10.0), y_forecast=[10.0, 11.0])
-    >>> display.y_forecast.index.tolist()
-    [10, 11]
+    >>> display = ForecastDisplay(
+    ...     y_history=np.arange(10.0), y_forecast=[10.0, 11.0], y_interval=[[9, 11], [9, 13]]
+    ... )
+    >>> display.y_forecast.index.tolist(), display.y_interval["upper"].tolist()
+    ([10, 11], [11.0, 13.0])
     >>> display.plot()  # doctest: +SKIP
     """
 
-    def __init__(self, *, y_history, y_forecast, y_true=None, model_name=None):
+    def __init__(
+        self, *, y_history, y_forecast, y_true=None, y_interval=None, coverage=None, model_name=None
+    ):
         self.y_history = _as_series(y_history, "history")
         forecast = _as_series(y_forecast, "forecast")
         if not isinstance(y_forecast, pd.Series | pd.DataFrame):
@@ -58,10 +79,23 @@ class ForecastDisplay:
         if true is not None and not isinstance(y_true, pd.Series | pd.DataFrame):
             true.index = forecast.index
         self.y_true = true
+        self.y_interval = None
+        if y_interval is not None:
+            interval = pd.DataFrame(
+                np.asarray(y_interval, dtype=np.float64), columns=["lower", "upper"]
+            )
+            if interval.shape != (len(forecast), 2):
+                raise ValueError(
+                    f"y_interval must have one (lower, upper) row per forecast step "
+                    f"({len(forecast)}), got shape {interval.shape}."
+                )
+            interval.index = forecast.index
+            self.y_interval = interval
+        self.coverage = coverage
         self.model_name = model_name
 
     def plot(self, ax=None, *, n_history=None, **kwargs):
-        """Draw history, forecast and actuals.
+        """Draw history, forecast, interval and actuals.
 
         Parameters
         ----------
@@ -79,7 +113,7 @@ class ForecastDisplay:
         import matplotlib.pyplot as plt
 
         if ax is None:
-            _, ax = plt.subplots(figsize=(9, 4))
+            _, ax = plt.subplots(figsize=(9, 4), layout="constrained")
         history = self.y_history if n_history is None else self.y_history.iloc[-n_history:]
         self.lines_ = {}
         (self.lines_["history"],) = ax.plot(history.index, history, color="0.3", label="history")
@@ -89,27 +123,55 @@ class ForecastDisplay:
             )
         style = {"color": "C1", "label": self.model_name or "forecast", **kwargs}
         (self.lines_["forecast"],) = ax.plot(self.y_forecast.index, self.y_forecast, **style)
+        self.band_ = None
+        if self.y_interval is not None:
+            label = "interval" if self.coverage is None else f"{100 * self.coverage:g}% interval"
+            self.band_ = ax.fill_between(
+                self.y_interval.index,
+                self.y_interval["lower"],
+                self.y_interval["upper"],
+                color=style["color"],
+                alpha=0.25,
+                linewidth=0,
+                label=label,
+            )
         ax.axvline(history.index[-1], color="0.7", linewidth=0.8)
+        _format_time_axis(ax)
         ax.legend()
         self.ax_, self.figure_ = ax, ax.figure
         return self
 
     @classmethod
     def from_forecaster(
-        cls, forecaster, horizon, *, y_true=None, X=None, n_history=None, ax=None, **kwargs
+        cls,
+        forecaster,
+        fh,
+        *,
+        y_true=None,
+        X=None,
+        coverage=None,
+        series=None,
+        n_history=None,
+        ax=None,
+        **kwargs,
     ):
-        """Forecast ``horizon`` steps with a fitted forecaster and plot it.
+        """Forecast with a fitted forecaster and plot it (one series).
 
         Parameters
         ----------
         forecaster : fitted forecaster
-            A regkit forecaster; its history ``y_`` (with its index) is drawn.
-        horizon : int
-            Steps ahead.
+            A regkit forecaster; its history (with its index) is drawn.
+        fh : int or list of int
+            Steps ahead (see :meth:`~regkit.forecasting.BaseForecaster.predict`).
         y_true : array-like or Series or None, default=None
             The actual values of those steps.
         X : array-like or None, default=None
             Future exogenous values, for a forecaster fitted with ``X``.
+        coverage : float or None, default=None
+            Also draw the prediction interval of this coverage.
+        series : int or hashable or None, default=None
+            For a forecaster of many series: which one (position or name; default
+            the first).
         n_history : int or None, default=None
             Show only the last ``n_history`` observations.
         ax : matplotlib Axes or None, default=None
@@ -121,13 +183,42 @@ class ForecastDisplay:
         -------
         display : ForecastDisplay
         """
+        names = forecaster.series_names_
+        if series is None:
+            position = 0
+        elif series in names:
+            position = names.index(series)
+        elif isinstance(series, int) and 0 <= series < len(names):
+            position = series
+        else:
+            raise ValueError(f"series must be a position or one of {names}, got {series!r}.")
+        history = _one_series(forecaster.get_history(), position, forecaster)
+        forecast = _one_series(forecaster.predict(fh, X), position, forecaster)
+        interval = None
+        if coverage is not None:
+            values, _ = forecaster._quantile_values(fh, [(1 - coverage) / 2, (1 + coverage) / 2], X)
+            interval = values[:, position, :]
         display = cls(
-            y_history=forecaster.get_history(),
-            y_forecast=forecaster.predict(horizon, X),
+            y_history=history,
+            y_forecast=forecast,
             y_true=y_true,
+            y_interval=interval,
+            coverage=coverage,
             model_name=type(forecaster).__name__,
         )
         return display.plot(ax=ax, n_history=n_history, **kwargs)
+
+
+def _one_series(values, position, forecaster):
+    """Column ``position`` of a forecaster's output, as a Series with the time index."""
+    if isinstance(values, pd.DataFrame) and not isinstance(values.index, pd.MultiIndex):
+        return values.iloc[:, position]
+    if isinstance(values, pd.Series) and isinstance(values.index, pd.MultiIndex):
+        name = forecaster.series_names_[position]
+        return values.xs(name, level=0)
+    if isinstance(values, np.ndarray) and values.ndim == 2:
+        return values[:, position]
+    return values
 
 
 class ARCoefficientsDisplay:
@@ -191,7 +282,7 @@ class ARCoefficientsDisplay:
         import matplotlib.pyplot as plt
 
         if ax is None:
-            _, ax = plt.subplots(figsize=(8, 3.5))
+            _, ax = plt.subplots(figsize=(8, 3.5), layout="constrained")
         lags = np.arange(1, len(self.coef) + 1)
         self.stem_ = ax.stem(lags, self.coef, label=self.model_name or "estimated", **kwargs)
         if self.true_coef is not None:

@@ -20,7 +20,7 @@ from regkit.sketching._operators import (
     get_sketch,
 )
 from regkit.sketching._problems import make_sketching_problem
-from regkit.sketching._reduce import sketch_dask
+from regkit.sketching._reduce import reduce_rows, sketch_dask
 from regkit.sketching._solve import RankDeficiencyWarning
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "get_sketch",
     "linf_radius",
     "make_sketching_problem",
+    "reduce_rows",
     "sketch_dask",
     "sketch_size",
 ]

@@ -17,6 +17,7 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.linalg
 
 from regkit.sketching._operators import get_sketch
 
@@ -129,9 +130,9 @@ def linf_radius(
     delta : float, default=0.01
         Failure probability.
     residual_norm : float or ndarray, default=1.0
-        ``||A x* - b||_2`` (one per target for multi-output b).
+        ``||A x* - b||_2`` (one per target for multi-output b): finite and >= 0.
     sigma_min : float, default=1.0
-        Smallest singular value of A (``1 / ||A^+||_2``).
+        Smallest singular value of A (``1 / ||A^+||_2``): finite and > 0.
     sketch : str, BaseSketch subclass or instance, default="gaussian"
         The sketch whose constant ``linf_constant`` scales the Gaussian bound.
 
@@ -150,7 +151,69 @@ def linf_radius(
     _check("n_sketch_rows", n_sketch_rows, 0, integral=True)
     _check("n_features", n_features, 0, integral=True)
     _check("delta", delta, 0, 1)
+    _check("sigma_min", sigma_min, 0)
+    try:
+        residual = np.asarray(residual_norm, dtype=float)
+    except (TypeError, ValueError):
+        residual = np.array(np.nan)
+    if residual.ndim > 1 or not np.all(np.isfinite(residual) & (residual >= 0)):
+        raise ValueError(
+            "residual_norm must be a finite number >= 0 or a 1-D array of them, "
+            f"got {residual_norm!r}."
+        )
     constant, _ = _linf_constant(sketch)
     eps = constant * gaussian_linf_eps(n_sketch_rows, n_features, delta)
-    radius = eps / math.sqrt(n_features) * np.asarray(residual_norm, dtype=float) / sigma_min
+    if math.isfinite(eps):
+        radius = eps / math.sqrt(n_features) * residual / sigma_min
+    else:  # no bound, whatever the residual
+        radius = np.full(residual.shape, math.inf)
     return float(radius) if radius.ndim == 0 else radius
+
+
+def equilibrated_linf_radius(
+    n_sketch_rows, delta, sketch, R_eq, residual, x_exponents, y_exponents
+):
+    """The l-inf radius, in data units, of a sketch-and-solve fit solved equilibrated.
+
+    The sketched problem was solved for ``A D^-1`` and ``b / 2**y`` with
+    ``D = diag(2**x_exponents)``; its solution maps back as
+    ``x_j = x'_j 2**y / D_j``. The bound behind :func:`linf_radius` holds coordinate
+    by coordinate: ``|x_j - x*_j| <= (eps / sqrt(d)) ||r|| ||e_j^T A^+||``, and for
+    *every* diagonal ``D``, ``||e_j^T A^+|| = ||e_j^T (A D^-1)^+|| / D_j <=
+    ||(A D^-1)^+|| / D_j``. Two choices of ``D`` are used: the column equilibration
+    (tight for columns of very different scales) and one common power of two for
+    all columns (the textbook radius ``(eps / sqrt(d)) ||r|| / sigma_min(A)``). Each
+    coordinate gets the smaller of its two bounds; the radius is the largest.
+
+    Parameters
+    ----------
+    n_sketch_rows : int
+    delta : float
+    sketch : BaseSketch
+    R_eq : ndarray of shape (d, d)
+        Triangular factor of the equilibrated sketch ``S A D^-1``.
+    residual : ndarray of shape (k,)
+        Residual norms of the equilibrated sketched problem.
+    x_exponents, y_exponents : ndarray of int
+        ``log2`` of ``D`` and of the scales of the targets.
+
+    Returns
+    -------
+    radius : ndarray of shape (k,)
+    """
+    d = len(x_exponents)
+    scale = linf_radius(n_sketch_rows, d, delta, sketch=sketch)  # eps / sqrt(d)
+    if not math.isfinite(scale):
+        return np.full(len(residual), np.inf)
+    top = int(x_exponents.max())
+    with np.errstate(under="ignore", over="ignore", divide="ignore"):
+        common_R = np.ldexp(R_eq, x_exponents - top)
+        sigma_eq = scipy.linalg.svdvals(R_eq, check_finite=False)[-1]
+        sigma_common = scipy.linalg.svdvals(common_R, check_finite=False)[-1]
+        # (d, k): one bound per coordinate and target, for each choice of D.
+        per_column = np.ldexp(
+            scale * residual / sigma_eq, y_exponents[None, :] - x_exponents[:, None]
+        )
+        common = np.ldexp(scale * residual / sigma_common, y_exponents - top)
+        radius = np.minimum(per_column, common[None, :]).max(axis=0)
+    return np.where(residual == 0, 0.0, radius)

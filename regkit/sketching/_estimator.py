@@ -1,5 +1,6 @@
 """SketchedLinearRegression: least squares on a sketch, in memory, streamed or on dask."""
 
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -7,7 +8,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from regkit.sketching._bounds import linf_radius, sketch_size
+from regkit.sketching._bounds import equilibrated_linf_radius, sketch_size
 from regkit.sketching._operators import (
     SKETCHES,
     SparseSignSketch,
@@ -16,14 +17,43 @@ from regkit.sketching._operators import (
     get_sketch,
 )
 from regkit.sketching._reduce import reduce_rows
+from regkit.sketching._scaling import (
+    DataScale,
+    column_exponents,
+    sketch_exponents,
+    sketch_in_range,
+    to_data_units,
+)
 from regkit.sketching._solve import (
-    lstsq_small,
     precondition_solve,
     sketch_partial,
-    solve_sketched,
+    solve_small,
     split_sketch,
 )
+from regkit.sketching._stream import SketchStream
 from regkit.utils import check_random_seed, validate_params
+
+
+@contextmanager
+def _restore_on_error(estimator):
+    """A call that raises leaves the estimator's attributes as they were.
+
+    The attributes are restored from a shallow copy: the fitting code replaces
+    arrays and streams, it never modifies them in place.
+    """
+    saved = dict(vars(estimator))
+    try:
+        yield
+    except BaseException:
+        vars(estimator).clear()
+        vars(estimator).update(saved)
+        raise
+
+
+def _scaled_term(X, Y, w, row_start, func, scale, *args):
+    """``func`` on a row block divided by the powers of two of ``scale``."""
+    return func(*scale.apply(X, Y, w), row_start, *args)
+
 
 # Rows of a preconditioning sketch per column: kappa(A R^-1) ~ (1 + 1/2) / (1 - 1/2) = 3.
 PRECONDITION_OVERSAMPLING = 4
@@ -89,16 +119,19 @@ BaseSketch subclass, default="auto"
     method_ : str
         Method used: ``"sketch_and_solve"``, ``"precondition"`` or ``"exact"``. When
         the sketch would have at least as many rows as the data (small n, or
-        ``n < d``), a sketch cannot help: the problem is solved exactly with
-        :func:`scipy.linalg.lstsq` (minimum-norm solution when rank deficient).
+        ``n < d``), a sketch cannot help: the problem is solved exactly (a QR of
+        the equilibrated design; :func:`scipy.linalg.lstsq`'s minimum-norm solution
+        when rank deficient).
     sketch_ : BaseSketch or None
         The sketch operator (``None`` for the exact method).
     sketch_size_ : int
         Rows ``m`` of the sketch (``n_samples`` for the exact method).
     linf_radius_ : float or ndarray of shape (n_targets,)
-        Sketch-and-solve: the l-inf radius, with ``||r||`` and ``||A^+||`` estimated
-        from the sketch (``inf`` for CountSketch or a rank-deficient sketch).
-        Precondition and exact methods: 0.0 (no sketching error).
+        Sketch-and-solve: the l-inf radius, in the units of ``coef_``, with
+        ``||r||`` and ``||A^+||`` estimated from the sketch (``inf`` for
+        CountSketch or a rank-deficient sketch); see Notes for how it is mapped
+        back from the equilibrated problem. Precondition and exact methods: 0.0
+        (no sketching error).
     rank_ : int
         Numerical rank of the (sketched) design.
     n_iter_ : int
@@ -127,6 +160,29 @@ BaseSketch subclass, default="auto"
     chunked data can be sketched; its l-inf radius, like the Rademacher and sparse
     sign ones, is calibrated from measurements because the paper's proof is
     disputed.
+
+    Scale: any representable X and y work, e.g. X times 1e-300 or 1e300, and give
+    the coefficients of the unscaled data times the scale ratio. Small problems
+    (the sketch, the triangular factor, the exact solve) are *equilibrated*: each
+    column of X and of y is divided by the power of two of its largest uncentred
+    entry (exact in floating point), so that rank decisions do not depend on
+    units and no square leaves the float64 range; the solution ``x'`` of the
+    equilibrated problem maps back as ``x_j = x'_j 2**e_y / 2**e_j``. Passes over
+    the data run unscaled (bit for bit the same as before) unless the data lie
+    near the ends of the float64 range (entries beyond about 1e270 or below
+    1e-270), where the blocks are divided by powers of two as they are read; the
+    Gram shortcut of the precondition path is used only while ``A^T A`` stays in
+    range. When the coefficients themselves cannot be represented (X around 1e160
+    and y around 1e-200 need coefficients around 1e-360), ``fit`` raises a
+    ``ValueError`` instead of returning zeros or NaN. The l-inf radius stays a
+    guarantee for the original coefficients: the bound holds coordinate by
+    coordinate, ``|x_j - x*_j| <= (eps / sqrt(d)) ||r|| ||e_j^T A^+||``, and for
+    every diagonal scaling ``D``, ``||e_j^T A^+|| <= ||(A D^-1)^+|| / D_j``;
+    ``linf_radius_`` is the largest over ``j`` of the smaller of the bounds from
+    the equilibrated ``D`` and from a common power of two (the textbook radius).
+
+    A call of ``fit`` or ``partial_fit`` that raises leaves the estimator as it
+    was; ``fit`` ends a ``partial_fit`` stream.
 
     Threads: in-memory data are walked in row blocks on as many threads as BLAS
     uses, each block's BLAS calls on one thread; limit both with
@@ -219,32 +275,36 @@ BaseSketch subclass, default="auto"
         return cls(n_rows, random_state=seed)
 
     def _set_solution(self, coef, x_mean, y_mean, single_output):
-        coef = np.asarray(coef).reshape(len(x_mean), -1).T  # (k, d)
+        """Store ``coef`` (d, k) and the intercept; all in the units of the data."""
+        coef = coef.T  # (k, d)
         intercept = y_mean - coef @ x_mean if self.fit_intercept else np.zeros(len(y_mean))
+        if not np.isfinite(intercept).all():
+            raise ValueError(
+                "The intercept of this X and y overflows float64: rescale X or y "
+                "(e.g. standardise them)."
+            )
         self.coef_ = coef[0] if single_output else coef
         self.intercept_ = float(intercept[0]) if single_output else intercept
 
-    def _solve_sketch(self, partial, n_features, single_output, warn=True):
-        SA, SY, x_mean, y_mean = split_sketch(partial, n_features, self.fit_intercept)
-        coef, rank, singular_values, residual = solve_sketched(SA, SY, warn=warn)
-        if rank < n_features:
+    def _solve_sketch(self, partial, scale, sketch, single_output, warn=True):
+        """Sketch-and-solve from an accumulated partial sketch of data in ``scale``."""
+        d = self.n_features_in_
+        SA, SY, x_mean, y_mean = split_sketch(partial, d, self.fit_intercept)
+        x_exponents, y_exponents = sketch_exponents(partial, d)
+        coef_eq, rank, R_eq, residual = solve_small(SA, SY, x_exponents, y_exponents, warn=warn)
+        x_exponents, y_exponents = x_exponents + scale.x, y_exponents + scale.y
+        coef = to_data_units(coef_eq, x_exponents, y_exponents)
+        if R_eq is None:  # rank deficient: no guarantee
             radius = np.full(len(residual), np.inf)
         else:
-            radius = np.atleast_1d(
-                linf_radius(
-                    self.sketch_.n_rows,
-                    n_features,
-                    self.delta,
-                    residual_norm=residual,
-                    sigma_min=singular_values[-1],
-                    sketch=self.sketch_,
-                )
+            radius = equilibrated_linf_radius(
+                sketch.n_rows, self.delta, sketch, R_eq, residual, x_exponents, y_exponents
             )
+        self._set_solution(coef, *scale.unscale_means(x_mean, y_mean), single_output)
         self.linf_radius_ = float(radius[0]) if single_output else radius
         self.rank_ = rank
         self.n_iter_ = 1
         self.history_ = [{"iteration": 1, "relative_correction": 1.0}]
-        self._set_solution(coef, x_mean, y_mean, single_output)
 
     def _validate(self, X, y, sample_weight, reset):
         """NumPy inputs are validated here; dask inputs block by block during the pass."""
@@ -269,11 +329,15 @@ BaseSketch subclass, default="auto"
                     f"n_samples={X.shape[0]}, got {y.shape}."
                 )
             if sample_weight is not None:
-                sample_weight = (
-                    sample_weight
-                    if _is_dask(sample_weight)
-                    else da.from_array(np.asarray(sample_weight, dtype=float), X.chunks[0])
-                )
+                if not _is_dask(sample_weight):
+                    # In memory: checked now (dask weights are checked chunk by chunk).
+                    sample_weight = _check_sample_weight(
+                        sample_weight,
+                        np.empty((X.shape[0], 0)),
+                        dtype=np.float64,
+                        ensure_non_negative=True,
+                    )
+                    sample_weight = da.from_array(sample_weight, X.chunks[0])
                 if sample_weight.shape != (X.shape[0],):
                     raise ValueError(
                         f"sample_weight must have shape ({X.shape[0]},), got {sample_weight.shape}."
@@ -283,7 +347,9 @@ BaseSketch subclass, default="auto"
             self, X, y, reset=reset, dtype=np.float64, multi_output=True, y_numeric=True
         )
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
         return X, y, sample_weight
 
     # -- public API ------------------------------------------------------------------
@@ -305,7 +371,13 @@ BaseSketch subclass, default="auto"
         self : SketchedLinearRegression
         """
         validate_params(self)
-        X, y, sample_weight = self._validate(X, y, sample_weight, reset=True)
+        with _restore_on_error(self):
+            # fit starts afresh: a stream of earlier partial_fit calls ends here.
+            self.__dict__.pop("_stream", None)
+            X, y, sample_weight = self._validate(X, y, sample_weight, reset=True)
+            return self._fit(X, y, sample_weight)
+
+    def _fit(self, X, y, sample_weight):
         single_output = y.ndim == 1
         n_samples, n_features = X.shape
         method = self.method
@@ -314,52 +386,81 @@ BaseSketch subclass, default="auto"
         n_rows = self._n_rows(method, n_samples, n_features)
         if n_rows >= n_samples:
             return self._fit_exact(X, y, sample_weight, single_output)
-        self.sketch_ = self._make_sketch(method, n_rows, n_features)
+        sketch = self._make_sketch(method, n_rows, n_features)
+        Y = y.reshape(n_samples, -1)
+        arrays = [X, Y, sample_weight]
+        scale = None
+        # Whole tiles per block (a cut tile costs an extra transform for the SRHT).
+        block_rows = max(sketch.tile_rows_, 1 << 16)
+
+        def reduce(func, out_shape, args):
+            if scale is not None:
+                func, args = _scaled_term, (func, scale, *args)
+            return reduce_rows(func, arrays, out_shape, block_rows=block_rows, args=args)
+
+        shape = (n_rows + 1, n_features + Y.shape[1] + 1)
+        partial = reduce(sketch_partial, shape, (sketch, _is_dask(X)))
+        if not sketch_in_range(partial):
+            # Entries near the ends of the float64 range: sketch again, every block
+            # divided by powers of two (one more pass, only for such data).
+            scale = DataScale.of(X, Y, sample_weight)
+            partial = reduce(sketch_partial, shape, (sketch, _is_dask(X)))
+        self.sketch_ = sketch
         self.method_ = method
         self.sketch_size_ = n_rows
         self.n_rows_seen_ = n_samples
-        Y = y.reshape(n_samples, -1)
-        arrays = [X, Y, sample_weight]
-        # Whole tiles per block (a cut tile costs an extra transform for the SRHT).
-        block_rows = max(self.sketch_.tile_rows_, 1 << 16)
-
-        def reduce(func, out_shape, args):
-            return reduce_rows(func, arrays, out_shape, block_rows=block_rows, args=args)
-
-        partial = reduce(
-            sketch_partial,
-            (n_rows + 1, n_features + Y.shape[1] + 1),
-            (self.sketch_, _is_dask(X)),
-        )
+        data_scale = scale or DataScale.identity(n_features, Y.shape[1])
         if method == "sketch_and_solve":
-            self._solve_sketch(partial, n_features, single_output)
-            return self
-        SA, _, x_mean, y_mean = split_sketch(partial, n_features, self.fit_intercept)
-        coef, self.rank_, self.history_ = precondition_solve(
-            reduce, SA, x_mean, y_mean, self.refine_steps, keep_blocks=not _is_dask(X)
-        )
-        self.n_iter_ = len(self.history_)
-        self.linf_radius_ = 0.0 if single_output else np.zeros(Y.shape[1])
-        self._set_solution(coef, x_mean, y_mean, single_output)
+            self._solve_sketch(partial, data_scale, sketch, single_output)
+        else:
+            self._precondition(reduce, partial, data_scale, single_output, not _is_dask(X))
         return self
+
+    def _precondition(self, reduce, partial, scale, single_output, keep_blocks):
+        """Exact solve preconditioned by the sketch: passes over the data by ``reduce``."""
+        d = self.n_features_in_
+        SA, _, x_mean, y_mean = split_sketch(partial, d, self.fit_intercept)
+        x_exponents, y_exponents = sketch_exponents(partial, d)
+        coef, self.rank_, self.history_ = precondition_solve(
+            reduce,
+            SA,
+            x_mean,
+            y_mean,
+            self.refine_steps,
+            x_exponents,
+            y_exponents,
+            keep_blocks=keep_blocks,
+        )
+        # precondition_solve leaves y in its units: equilibrate it only now.
+        coef_eq = np.ldexp(coef, -y_exponents)
+        coef = to_data_units(coef_eq, x_exponents + scale.x, y_exponents + scale.y)
+        self._set_solution(coef, *scale.unscale_means(x_mean, y_mean), single_output)
+        self.n_iter_ = len(self.history_)
+        self.linf_radius_ = 0.0 if single_output else np.zeros(len(y_mean))
 
     def _fit_exact(self, X, y, sample_weight, single_output):
         if _is_dask(X):
             X, y = np.asarray(X.compute()), np.asarray(y.compute())
             if sample_weight is not None:
                 sample_weight = np.asarray(sample_weight.compute())
-            X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True)
+            X, y, sample_weight = self._validate(X, y, sample_weight, reset=True)
         Y = y.reshape(len(X), -1)
+        # One power of two for X, one per target and one for the weights: in range
+        # at any scale, and the minimum-norm solution stays the minimum-norm one.
+        scale = DataScale.of(X, Y, sample_weight)
+        X, Y, sample_weight = scale.apply(X, Y, sample_weight)
         weights = np.ones(len(X)) if sample_weight is None else sample_weight
         if self.fit_intercept:
-            total = weights.sum()
-            x_mean = weights @ X / total if total > 0 else X.mean(axis=0)
-            y_mean = weights @ Y / total if total > 0 else Y.mean(axis=0)
+            x_mean, y_mean = weights @ X / weights.sum(), weights @ Y / weights.sum()
         else:
             x_mean, y_mean = np.zeros(X.shape[1]), np.zeros(Y.shape[1])
         root = np.sqrt(weights)[:, None]
+        Xc, Yc = (X - x_mean) * root, (Y - y_mean) * root
         # Like LinearRegression: the minimum-norm solution, silently, when rank deficient.
-        coef, self.rank_, _ = lstsq_small((X - x_mean) * root, (Y - y_mean) * root, warn=False)
+        x_exponents, y_exponents = column_exponents(X), column_exponents(Y)
+        coef_eq, self.rank_, _, _ = solve_small(Xc, Yc, x_exponents, y_exponents, warn=False)
+        coef = to_data_units(coef_eq, x_exponents + scale.x, y_exponents + scale.y)
+        self._set_solution(coef, *scale.unscale_means(x_mean, y_mean), single_output)
         self.method_ = "exact"
         self.sketch_ = None
         self.sketch_size_ = len(X)
@@ -367,7 +468,6 @@ BaseSketch subclass, default="auto"
         self.n_iter_ = 1
         self.history_ = [{"iteration": 1, "relative_correction": 1.0}]
         self.linf_radius_ = 0.0 if single_output else np.zeros(Y.shape[1])
-        self._set_solution(coef, x_mean, y_mean, single_output)
         return self
 
     def partial_fit(self, X, y, sample_weight=None):
@@ -377,7 +477,9 @@ BaseSketch subclass, default="auto"
         the same sketch as one ``fit`` on their concatenation with
         ``method="sketch_and_solve"`` (up to rounding), when that fit sketches
         (``n_samples`` larger than the sketch). Unlike ``fit``, ``partial_fit``
-        always sketches: it cannot know how many rows will come.
+        always sketches: it cannot know how many rows will come. ``fit`` ends a
+        stream: the next ``partial_fit`` starts a new one. A call that raises leaves
+        the model as it was.
 
         Parameters
         ----------
@@ -392,41 +494,41 @@ BaseSketch subclass, default="auto"
         -------
         self : SketchedLinearRegression
         """
-        first = not hasattr(self, "partial_sketch_")
-        if first:
+        stream = getattr(self, "_stream", None)
+        if stream is None:
             validate_params(self)
             if self.method == "precondition":
                 raise ValueError(
                     "method='precondition' needs several passes over the data; partial_fit "
                     "streams it once: use method='sketch_and_solve' or 'auto'."
                 )
-        X, y, sample_weight = self._validate(X, y, sample_weight, reset=first)
-        if _is_dask(X):
-            raise TypeError("partial_fit takes in-memory chunks; pass dask arrays to fit.")
-        Y = y.reshape(len(X), -1)
-        if first:
-            n_features = X.shape[1]
-            method = "sketch_and_solve"
-            self.sketch_ = self._make_sketch(
-                method, self._n_rows(method, np.iinfo(np.int64).max, n_features), n_features
+        with _restore_on_error(self):
+            X, y, sample_weight = self._validate(X, y, sample_weight, reset=stream is None)
+            if _is_dask(X):
+                raise TypeError("partial_fit takes in-memory chunks; pass dask arrays to fit.")
+            Y = y.reshape(len(X), -1)
+            n_features = self.n_features_in_
+            if stream is None:
+                method = "sketch_and_solve"
+                n_rows = self._n_rows(method, np.iinfo(np.int64).max, n_features)
+                sketch = self._make_sketch(method, n_rows, n_features)
+                stream = SketchStream(sketch, Y.shape[1])
+            elif Y.shape[1] != stream.n_targets:
+                raise ValueError(
+                    f"y has {Y.shape[1]} targets, but earlier chunks had {stream.n_targets}."
+                )
+            stream = stream.added(X, Y, sample_weight)
+            # A stream that has shown no more rows than columns is rank deficient by
+            # construction: no warning until it could be otherwise.
+            enough = stream.n_rows > n_features + self.fit_intercept
+            self._solve_sketch(
+                stream.partial, stream.scale, stream.sketch, y.ndim == 1, warn=enough
             )
-            self.sketch_size_ = self.sketch_.n_rows
+            self._stream = stream
+            self.sketch_ = stream.sketch
+            self.sketch_size_ = stream.sketch.n_rows
             self.method_ = "sketch_and_solve"
-            self.n_rows_seen_ = 0
-            self.n_targets_ = Y.shape[1]
-            self.partial_sketch_ = np.zeros((self.sketch_size_ + 1, n_features + Y.shape[1] + 1))
-        elif Y.shape[1] != self.n_targets_:
-            raise ValueError(
-                f"y has {Y.shape[1]} targets, but earlier chunks had {self.n_targets_}."
-            )
-        self.partial_sketch_ += sketch_partial(
-            X, Y, sample_weight, self.n_rows_seen_, self.sketch_, check_finite=False
-        )
-        self.n_rows_seen_ += len(X)
-        # A stream that has shown no more rows than columns is rank deficient by
-        # construction: no warning until it could be otherwise.
-        enough = self.n_rows_seen_ > self.n_features_in_ + self.fit_intercept
-        self._solve_sketch(self.partial_sketch_, self.n_features_in_, y.ndim == 1, warn=enough)
+            self.n_rows_seen_ = stream.n_rows
         return self
 
     def predict(self, X):

@@ -93,12 +93,13 @@ class BaseSketch:
         Parameters
         ----------
         A : array-like of shape (n, k) or (n,), or dask array
-            A dask array is sketched lazily: one partial sketch per row chunk,
-            summed by a tree reduction (see :func:`sketch_dask`).
+            Numeric, rows first; ``n = 0`` gives zeros. A dask array is sketched
+            one row chunk at a time, the partial sketches summed by a tree
+            reduction (see :func:`sketch_dask`).
 
         Returns
         -------
-        SA : ndarray of shape (n_rows, k) or (n_rows,), or dask array
+        SA : ndarray of shape (n_rows, k) or (n_rows,)
         """
         if _is_dask(A):
             from regkit.sketching._reduce import sketch_dask
@@ -122,9 +123,11 @@ class BaseSketch:
         -------
         partial : ndarray of shape (n_rows, k) or (n_rows,)
         """
-        block = np.asarray(block, dtype=np.float64)
+        block = _as_rows(block, "block")
+        if isinstance(row_start, bool) or not isinstance(row_start, Integral) or row_start < 0:
+            raise ValueError(f"row_start must be an int >= 0, got {row_start!r}.")
         vector = block.ndim == 1
-        block2d = block.reshape(len(block), -1)
+        block2d = block[:, None] if vector else block
         out = np.zeros((self.n_rows, block2d.shape[1]))
         T = self.tile_rows_
         stop = row_start + len(block2d)
@@ -143,12 +146,14 @@ class BaseSketch:
         Parameters
         ----------
         n : int
-            Number of columns (input rows) to materialise.
+            Number of columns (input rows) to materialise, >= 0.
 
         Returns
         -------
         S : ndarray of shape (n_rows, n)
         """
+        if isinstance(n, bool) or not isinstance(n, Integral) or n < 0:
+            raise ValueError(f"n must be an int >= 0, got {n!r}.")
         return self.apply_block(np.eye(n), 0)
 
     def _apply_tile(self, tile, piece, offset):  # pragma: no cover - abstract
@@ -473,6 +478,21 @@ def get_sketch(sketch):
         raise ValueError(
             f"sketch must be one of {sorted(SKETCHES)} or a BaseSketch subclass, got {sketch!r}."
         ) from None
+
+
+def _as_rows(A, name):
+    """``A`` as a float64 array of rows (1-D or 2-D); a clear error for anything else."""
+    array = np.asarray(A)
+    if array.dtype.kind not in "biufO":
+        raise ValueError(f"{name} must be numeric, got an array of dtype {array.dtype}.")
+    if array.ndim not in (1, 2):
+        raise ValueError(
+            f"{name} must be 1-D or 2-D (rows first), got an array of shape {array.shape}."
+        )
+    try:
+        return array.astype(np.float64, copy=False)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numeric, got non-numeric entries.") from None
 
 
 def _is_dask(array):

@@ -1,5 +1,7 @@
 """Least-squares problems with a known solution, for testing coordinate-wise bounds."""
 
+from numbers import Integral, Real
+
 import numpy as np
 import scipy.linalg
 from sklearn.utils import check_random_state
@@ -36,16 +38,16 @@ def make_sketching_problem(
     Parameters
     ----------
     n_samples, n_features : int
-        Shape of A (``n_samples > n_features``).
+        Shape of A (``n_samples > n_features >= 1``).
     coherent : bool, default=False
         Make ``n_features`` rows (at random positions) carry almost all the leverage.
     spiky : bool, default=False
         Residual ``r`` proportional to ``(I - U U^T) e_j`` for one incoherent row j
         instead of a Gaussian vector projected off the range of A.
     condition_number : float, default=1.0
-        Ratio of the largest to the smallest singular value of A.
+        Ratio of the largest to the smallest singular value of A (finite, >= 1).
     residual_norm : float, default=1.0
-        ``||r||_2``.
+        ``||r||_2`` (finite, >= 0).
     random_state : int, RandomState instance or None, default=None
         Seeds A, b and ``x*``.
 
@@ -64,10 +66,19 @@ def make_sketching_problem(
     >>> np.allclose(np.linalg.lstsq(A, b, rcond=None)[0], x_star)
     True
     """
-    rng = check_random_state(random_state)
+    for name, value in (("n_samples", n_samples), ("n_features", n_features)):
+        if isinstance(value, bool) or not isinstance(value, Integral):
+            raise ValueError(f"{name} must be an int, got {value!r}.")
     n, d = n_samples, n_features
     if not n > d >= 1:
         raise ValueError(f"need n_samples > n_features >= 1, got {n} and {d}.")
+    for name, value, low in (
+        ("condition_number", condition_number, 1),
+        ("residual_norm", residual_norm, 0),
+    ):
+        if isinstance(value, bool) or not isinstance(value, Real) or not low <= value < np.inf:
+            raise ValueError(f"{name} must be a finite number >= {low}, got {value!r}.")
+    rng = check_random_state(random_state)
     G = rng.standard_normal((n, d))
     order = rng.permutation(n)
     if coherent:

@@ -21,7 +21,11 @@ __all__ = ["reduce_rows", "sketch_dask"]
 
 
 def _dask_blocks(array, row_chunks):
-    chunks = (row_chunks, -1) if array.ndim == 2 else (row_chunks,)
+    import dask.array as da
+
+    chunks = (row_chunks, -1) if np.ndim(array) == 2 else (row_chunks,)
+    if not _is_dask(array):  # an in-memory companion of a dask array (weights...)
+        array = da.from_array(np.asarray(array), chunks=chunks)
     return list(array.rechunk(chunks).to_delayed().ravel())
 
 
@@ -36,34 +40,59 @@ def reduce_rows(
 ):
     """Return ``sum_blocks func(*blocks, row_start, *args)`` over aligned row blocks.
 
+    One pass over data that may not fit in memory: every pass of
+    :class:`SketchedLinearRegression` is such a sum (a partial sketch, a partial
+    Gram matrix...), and any one-pass statistic that is a sum over rows can use it
+    too. NumPy inputs are walked in blocks of ``block_rows`` rows on parallel
+    threads; a dask array gets one task per row chunk, and the terms are summed by
+    a tree reduction, so only arrays of ``out_shape`` travel between workers.
+
     Parameters
     ----------
     func : callable
-        ``func(*blocks, row_start, *args) -> ndarray of shape out_shape``; entries of
-        ``arrays`` that are ``None`` are passed as ``None``.
+        ``func(*blocks, row_start, *args) -> ndarray of shape out_shape``, where
+        ``row_start`` is the index of the block's first row; entries of ``arrays``
+        that are ``None`` are passed as ``None``. It may run on several threads
+        (or dask workers) at once.
     arrays : list of array-like, dask arrays or None
-        Same number of rows; if the first is a dask array, the others are rechunked
-        to its row chunks (and to a single chunk along columns).
+        Same number of rows. If the first is a dask array, its row chunks define
+        the blocks, and the others are rechunked to them (one chunk along columns).
     out_shape : tuple of int
+        Shape of every term and of the result.
     block_rows : int, default=2**14
         Rows per block for NumPy inputs.
     split_every : int, default=8
         Fan-in of the dask tree reduction.
-    args : tuple
+    args : tuple, default=()
         Extra arguments passed to ``func``.
     threads : int or None, default=None
         Threads walking the blocks of NumPy inputs, each calling ``func`` with one
-        BLAS thread; ``None`` uses :func:`blas_threads`. Partial sums are added
-        in block order, so the result does not depend on the thread count.
+        BLAS thread; ``None``: as many as BLAS uses (set it with
+        ``threadpoolctl.threadpool_limits``). The terms are added in block order,
+        so the result does not depend on the thread count.
 
     Returns
     -------
     total : ndarray of shape out_shape
+        A NumPy array (dask inputs are computed, with the active scheduler).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dask.array as da
+    >>> from regkit.sketching import reduce_rows
+    >>> X = np.arange(12.0).reshape(6, 2)
+    >>> def gram(X_block, row_start):
+    ...     return X_block.T @ X_block
+    >>> np.allclose(reduce_rows(gram, [X], (2, 2), block_rows=4), X.T @ X)
+    True
+    >>> lazy = da.from_array(X, chunks=(4, 2))  # two row chunks: 4 and 2 rows
+    >>> np.allclose(reduce_rows(gram, [lazy], (2, 2)), X.T @ X)
+    True
     """
     first = arrays[0]
     if _is_dask(first):
         import dask
-        import dask.array as da
 
         row_chunks = first.chunks[0]
         blocks = [
@@ -72,13 +101,11 @@ def reduce_rows(
         ]
         starts = np.concatenate([[0], np.cumsum(row_chunks)[:-1]]).astype(int)
         task = dask.delayed(func, pure=True)
-        partials = [
-            da.from_delayed(
-                task(*(b[i] for b in blocks), int(start), *args), out_shape, dtype=np.float64
-            )
-            for i, start in enumerate(starts)
-        ]
-        return np.asarray(da.stack(partials).sum(axis=0, split_every=split_every).compute())
+        level = [task(*(b[i] for b in blocks), int(start), *args) for i, start in enumerate(starts)]
+        add = dask.delayed(_add_terms, pure=True)
+        while len(level) > 1:
+            level = [add(*level[i : i + split_every]) for i in range(0, len(level), split_every)]
+        return np.asarray(dask.compute(level[0])[0], dtype=np.float64)
     n = len(first)
 
     def block_term(start):
@@ -90,15 +117,28 @@ def reduce_rows(
         threads = 1
     elif threads is None:
         threads = min(blas_threads(), len(starts))  # threadpool_info costs ~1 ms
-    total = np.zeros(out_shape)
     if threads <= 1:
-        for start in starts:
-            total += block_term(start)
-        return total
+        return _accumulate(map(block_term, starts), out_shape)
     with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
-        for term in pool.map(block_term, starts):  # in block order: deterministic sums
+        # pool.map yields in block order: deterministic sums.
+        return _accumulate(pool.map(block_term, starts), out_shape)
+
+
+def _accumulate(terms, out_shape):
+    """The sum of partial terms, added in order.
+
+    A sum that leaves the float64 range becomes infinite without a warning: the
+    callers check it (the first pass of a fit sketches again with scaled data).
+    """
+    total = np.zeros(out_shape)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for term in terms:
             total += term
     return total
+
+
+def _add_terms(*terms):
+    return _accumulate(terms, np.shape(terms[0]))
 
 
 def _sketch_block(block, row_start, sketch):
@@ -125,5 +165,7 @@ def sketch_dask(sketch, A, *, split_every=8):
     -------
     SA : ndarray of shape (m, k) or (m,)
     """
+    if A.ndim not in (1, 2):
+        raise ValueError(f"A must be 1-D or 2-D (rows first), got a dask array of shape {A.shape}.")
     shape = (sketch.n_rows, *A.shape[1:])
     return reduce_rows(_sketch_block, [A], shape, split_every=split_every, args=(sketch,))

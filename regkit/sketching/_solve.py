@@ -18,6 +18,11 @@ same code runs on NumPy arrays, streams and dask arrays.
   (a GEMV pass). Both cost ``u kappa^2`` relative accuracy, so the first solve is
   good to about ``u kappa^2`` (1e-8 at the threshold) and each refinement step
   multiplies the error by that factor: one step reaches lstsq accuracy.
+
+The small problems (the sketch, ``R``) are solved *equilibrated*: each column is
+divided by the power of two of its largest uncentred entry (see
+:mod:`regkit.sketching._scaling`), so rank decisions do not depend on units and
+the Gram shortcut is taken only while ``A^T A`` stays in the float64 range.
 """
 
 import warnings
@@ -26,6 +31,7 @@ import numpy as np
 import scipy.linalg
 
 from regkit.sketching._blas import gram_upper, solve_rows_upper
+from regkit.sketching._scaling import GRAM_EXPONENT_LIMIT, in_range
 
 __all__ = ["RankDeficiencyWarning"]
 
@@ -34,10 +40,13 @@ class RankDeficiencyWarning(UserWarning):
     """The (sketched) design is numerically rank deficient: a minimum-norm solution."""
 
 
-def _check_finite_block(*blocks):
-    for name, block in zip(("X", "y", "sample_weight"), blocks):
+def _check_block(X, Y, w):
+    """NaN, infinity and negative weights in a block first computed here (dask)."""
+    for name, block in zip(("X", "y", "sample_weight"), (X, Y, w)):
         if block is not None and not np.isfinite(block).all():
             raise ValueError(f"Input {name} contains NaN or infinity.")
+    if w is not None and (np.asarray(w) < 0).any():
+        raise ValueError("sample_weight must be non-negative; got negative values.")
 
 
 def _weighted_block(X, Y, w):
@@ -59,11 +68,14 @@ def sketch_partial(X, Y, w, row_start, sketch, check_finite=True):
     where they are first computed).
     """
     if check_finite:
-        _check_finite_block(X, Y, w)
+        _check_block(X, Y, w)
     X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64).reshape(len(X), -1)
-    Z = _weighted_block(X, Y, w)
-    sums = Z.sum(axis=0) if w is None else np.sqrt(w) @ Z
-    return np.vstack([sketch.apply_block(Z, row_start), sums])
+    # Data near the ends of the float64 range can overflow here: the caller checks
+    # the sum and, if needed, sketches again with the data scaled (DataScale).
+    with np.errstate(over="ignore", invalid="ignore"):
+        Z = _weighted_block(X, Y, w)
+        sums = Z.sum(axis=0) if w is None else np.sqrt(w) @ Z
+        return np.vstack([sketch.apply_block(Z, row_start), sums])
 
 
 def split_sketch(partial, n_features, fit_intercept):
@@ -72,6 +84,8 @@ def split_sketch(partial, n_features, fit_intercept):
     m = partial.shape[0] - 1
     SA, SY, S1 = partial[:m, :d], partial[:m, d:-1], partial[:m, -1]
     sums = partial[m]
+    if not sums[-1] > 0:
+        raise ValueError("sample_weight sums to zero: there is nothing to fit.")
     if fit_intercept:
         x_mean, y_mean = sums[:d] / sums[-1], sums[d:-1] / sums[-1]
         SA = SA - np.outer(S1, x_mean)
@@ -82,7 +96,10 @@ def split_sketch(partial, n_features, fit_intercept):
 
 
 def _qr_solve(A, B):
-    """Householder QR of ``[A | B]``: solution, rank test and residual norms in one go."""
+    """Householder QR of ``[A | B]``: solution, rank test and residual norms in one go.
+
+    ``None`` when ``A`` is numerically rank deficient.
+    """
     d = A.shape[1]
     R = scipy.linalg.qr(np.hstack([A, B]), mode="r", check_finite=False)[0]
     singular_values = scipy.linalg.svdvals(R[:d, :d], check_finite=False)
@@ -90,22 +107,44 @@ def _qr_solve(A, B):
         return None
     coef = scipy.linalg.solve_triangular(R[:d, :d], R[:d, d:], check_finite=False)
     residual = np.linalg.norm(np.triu(R[d:, d:]), axis=0)
-    return coef, singular_values, residual
+    return coef, np.triu(R[:d, :d]), residual
 
 
-def solve_sketched(SA, SY, warn=True):
-    """Solve the sketched problem; returns coef, rank, singular values, residual norms.
+def solve_small(A, B, x_exponents, y_exponents, warn=True):
+    """Least squares on a small in-memory problem, equilibrated by powers of two.
 
-    A QR of the tall sketch (much cheaper than the SVD of ``gelsd``); a rank-deficient
-    sketch falls back to the minimum-norm solution.
+    The columns of ``A`` and ``B`` are divided by ``2**x_exponents`` and
+    ``2**y_exponents`` (exact); a QR of the tall equilibrated problem gives the
+    solution, its singular values and residual norms. A rank-deficient or wide
+    problem gets the minimum-norm solution *in the original coordinates* (what
+    :class:`~sklearn.linear_model.LinearRegression` returns), computed with one
+    power of two for all columns, which changes neither the rank decision nor which
+    solution is minimal.
+
+    Returns
+    -------
+    coef_eq : ndarray of shape (d, k)
+        Solution for the equilibrated problem (see
+        :func:`~regkit.sketching._scaling.to_data_units`).
+    rank : int
+    R_eq : ndarray of shape (d, d) or None
+        Triangular factor of the equilibrated ``A``; ``None`` when the solution is
+        the minimum-norm one.
+    residual : ndarray of shape (k,)
+        Residual norms of the equilibrated problem.
     """
-    if SA.shape[0] > SA.shape[1]:
-        solved = _qr_solve(SA, SY)
+    A_eq = np.ldexp(A, -x_exponents)
+    B_eq = np.ldexp(B, -y_exponents)
+    if A.shape[0] > A.shape[1]:
+        solved = _qr_solve(A_eq, B_eq)
         if solved is not None:
-            coef, singular_values, residual = solved
-            return coef, SA.shape[1], singular_values, residual
-    coef, rank, singular_values = lstsq_small(SA, SY, warn=warn)
-    return coef, rank, singular_values, np.linalg.norm(SY - SA @ coef, axis=0)
+            coef_eq, R_eq, residual = solved
+            return coef_eq, A.shape[1], R_eq, residual
+    top = int(x_exponents.max(initial=0))
+    coef, rank, _ = lstsq_small(np.ldexp(A, -top), B_eq, warn=warn)
+    with np.errstate(under="ignore"):
+        coef_eq = np.ldexp(coef, (x_exponents - top)[:, None])
+    return coef_eq, rank, None, np.linalg.norm(B_eq - A_eq @ coef_eq, axis=0)
 
 
 def lstsq_small(A, B, warn=True):
@@ -146,22 +185,38 @@ def _symmetric(upper):
 
 
 class _Preconditioner:
-    """``Z^T = (A M)^T`` for ``M = R^-1`` (full rank) or ``V_r Sigma_r^-1`` (rank r < d)."""
+    """``Z = A M`` for ``M = R^-1`` (full rank) or ``V_r Sigma_r^-1`` (rank r < d).
 
-    def __init__(self, SA):
+    ``R`` is the triangular factor of the sketch ``SA``; rank and condition are
+    judged on ``R D^-1``, the factor of the equilibrated sketch ``SA D^-1``
+    (``D = 2**exponents``), so they do not depend on the units of the columns.
+    Coefficients come out in equilibrated units (:meth:`to_coef`).
+    """
+
+    def __init__(self, SA, exponents):
         d = SA.shape[1]
         R = scipy.linalg.qr(SA, mode="r", check_finite=False)[0][:d]
-        singular_values = scipy.linalg.svdvals(R)
+        self.exponents = exponents
+        R_eq = np.ldexp(R, -exponents)
+        singular_values = scipy.linalg.svdvals(R_eq, check_finite=False)
         tolerance = singular_values[0] * max(SA.shape) * np.finfo(float).eps
-        self.rank = int((singular_values > tolerance).sum())
-        self.condition = singular_values[0] / singular_values[self.rank - 1]
-        if self.rank == d:
-            self.R, self.M = np.asfortranarray(R), None
-        else:
-            # QR without pivoting does not reveal rank: use the SVD of R (same row
-            # space as A with probability 1) and keep the numerical range.
-            _, s, Vt = scipy.linalg.svd(R)
-            self.R, self.M = None, Vt[: self.rank].T / s[: self.rank]
+        if singular_values[-1] > tolerance:
+            self.rank, self.condition = d, singular_values[0] / singular_values[-1]
+            self.R, self.R_eq, self.M = np.asfortranarray(R), R_eq, None
+            return
+        # Rank deficient: the minimum-norm solution in the original coordinates, as
+        # lstsq gives. QR without pivoting does not reveal rank: use the SVD of R
+        # (same row space as A with probability 1; one power of two for all columns
+        # keeps it in range) and keep the numerical range.
+        top = int(exponents.max(initial=0))
+        _, s, Vt = scipy.linalg.svd(np.ldexp(R, -top), check_finite=False)
+        tolerance = s[0] * max(SA.shape) * np.finfo(float).eps
+        self.rank = int((s > tolerance).sum())
+        self.condition = s[0] / s[self.rank - 1]
+        basis = Vt[: self.rank].T / s[: self.rank]  # M = 2**-top basis
+        self.R = self.R_eq = None
+        self.M = np.ldexp(basis, -top)
+        self.M_eq = np.ldexp(basis, (exponents - top)[:, None])
 
     def apply_inplace(self, A):
         """``Z = A M`` for a private C-ordered block ``A`` (overwritten when full rank)."""
@@ -188,9 +243,15 @@ class _Preconditioner:
         return scipy.linalg.solve_triangular(self.R, v, trans="T", check_finite=False)
 
     def to_coef(self, z):
+        """``M z`` in equilibrated units: the coefficients of ``A D^-1``."""
         if self.M is not None:
-            return self.M @ z
-        return scipy.linalg.solve_triangular(self.R, z, check_finite=False)
+            return self.M_eq @ z
+        return scipy.linalg.solve_triangular(self.R_eq, z, check_finite=False)
+
+    def to_data_units(self, coef_eq):
+        """Coefficients of ``A`` itself (what the passes over the data use)."""
+        with np.errstate(under="ignore", over="ignore"):
+            return np.ldexp(coef_eq, -self.exponents[:, None])
 
 
 def _gram_partial(X, Y, w, row_start, x_mean, y_mean, precond, kept):
@@ -225,7 +286,15 @@ def _normal_correction_partial(X, Y, w, row_start, x_mean, y_mean, coef):
 CHEAP_REFINEMENT_CONDITION = 1e4
 
 
-def precondition_solve(reduce, SA, x_mean, y_mean, refine_steps, keep_blocks=False):
+def _relative_size(delta, coef):
+    """``||delta|| / ||coef||`` in the max norm, which cannot overflow."""
+    top = np.abs(coef).max(initial=0.0)
+    return float(np.abs(delta).max(initial=0.0) / max(top, np.finfo(float).tiny))
+
+
+def precondition_solve(
+    reduce, SA, x_mean, y_mean, refine_steps, x_exponents, y_exponents, keep_blocks=False
+):
     """Least-squares solution to working precision, preconditioned by ``SA``.
 
     Parameters
@@ -239,6 +308,10 @@ def precondition_solve(reduce, SA, x_mean, y_mean, refine_steps, keep_blocks=Fal
         Weighted means (zeros without intercept).
     refine_steps : int
         Refinement passes after the first solve.
+    x_exponents, y_exponents : ndarray of int
+        Powers of two of the columns of the uncentred sketches of X and Y: the
+        preconditioner judges rank on ``SA 2**-x_exponents``, and the Gram matrix of
+        ``A`` is formed (the cheap path) only when both keep it in range.
     keep_blocks : bool, default=False
         In-memory data: keep the blocks of ``Z = A R^-1`` (memory of A's size)
         between the Gram pass and the refinement passes, which then read them
@@ -251,10 +324,11 @@ def precondition_solve(reduce, SA, x_mean, y_mean, refine_steps, keep_blocks=Fal
     Returns
     -------
     coef : ndarray of shape (d, k)
+        Coefficients of ``A 2**-x_exponents`` (equilibrated units; y as given).
     rank : int
     history : list of dict
     """
-    precond = _Preconditioner(SA)
+    precond = _Preconditioner(SA, x_exponents)
     if precond.rank < SA.shape[1]:
         warnings.warn(
             f"The design has numerical rank {precond.rank} < n_features={SA.shape[1]}; "
@@ -263,7 +337,13 @@ def precondition_solve(reduce, SA, x_mean, y_mean, refine_steps, keep_blocks=Fal
             stacklevel=3,
         )
     r, k = precond.rank, len(y_mean)
-    cheap = precond.condition <= CHEAP_REFINEMENT_CONDITION
+    # The SYRK shortcut forms A^T A and A^T Y: cheap, but out of range when the
+    # columns are very large or very small. Z = A R^-1 is equilibrated by R itself.
+    cheap = (
+        precond.condition <= CHEAP_REFINEMENT_CONDITION
+        and in_range(x_exponents, GRAM_EXPONENT_LIMIT)
+        and in_range(y_exponents, GRAM_EXPONENT_LIMIT)
+    )
     if cheap:
         d = SA.shape[1]
         gram = precond.congruence(reduce(_normal_gram_partial, (d, d + k), (x_mean, y_mean)))
@@ -283,17 +363,18 @@ def precondition_solve(reduce, SA, x_mean, y_mean, refine_steps, keep_blocks=Fal
         def solve(rhs):
             return pseudo_inverse @ rhs
 
-    z = solve(c)
-    coef = precond.to_coef(z)
+    coef = precond.to_coef(solve(c))
     history = [{"iteration": 1, "relative_correction": 1.0}]
     for step in range(refine_steps):
+        current = precond.to_data_units(coef)
+        if not np.isfinite(current).all():
+            break  # coefficients beyond float64: the caller says so (to_data_units)
         if cheap:
-            normal = reduce(_normal_correction_partial, (SA.shape[1], k), (x_mean, y_mean, coef))
+            normal = reduce(_normal_correction_partial, (SA.shape[1], k), (x_mean, y_mean, current))
             rhs = precond.transpose_solve(normal)
         else:
-            rhs = reduce(_correction_partial, (r, k), (x_mean, y_mean, precond, coef, kept))
+            rhs = reduce(_correction_partial, (r, k), (x_mean, y_mean, precond, current, kept))
         delta = precond.to_coef(solve(rhs))
         coef = coef + delta
-        size = float(np.linalg.norm(delta) / max(np.linalg.norm(coef), np.finfo(float).tiny))
-        history.append({"iteration": step + 2, "relative_correction": size})
+        history.append({"iteration": step + 2, "relative_correction": _relative_size(delta, coef)})
     return coef, precond.rank, history

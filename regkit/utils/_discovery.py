@@ -27,9 +27,10 @@ def all_estimators(type_filter=None):
     """List every public regkit estimator class.
 
     A class counts when it is exported by a public regkit module, derives from
-    :class:`sklearn.base.BaseEstimator`, is not abstract and its name does not start
-    with an underscore or ``Base``. Modules that need a missing optional extra are
-    skipped.
+    :class:`sklearn.base.BaseEstimator`, has a ``fit`` method, is not abstract and
+    its name does not start with an underscore or ``Base``. (Unlearners are
+    scikit-learn style objects without ``fit``: not listed.) Modules that need a
+    missing optional extra are skipped.
 
     Parameters
     ----------
@@ -56,6 +57,7 @@ def all_estimators(type_filter=None):
             if (
                 not cls.__module__.startswith("regkit.")
                 or not issubclass(cls, BaseEstimator)
+                or not callable(getattr(cls, "fit", None))
                 or name.startswith(("_", "Base"))
                 or inspect.isabstract(cls)
             ):

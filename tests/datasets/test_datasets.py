@@ -79,6 +79,34 @@ def test_ar_process_is_reproducible_and_validates():
         datasets.make_ar_process(0, [0.5])
 
 
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"burn_in": -5}, "burn_in must be None or an int >= 0, got -5"),
+        ({"burn_in": 2.5}, "burn_in"),
+        ({"n_samples": 10.5}, "n_samples must be an int"),
+        ({"n_samples": True}, "n_samples must be an int"),
+        ({"noise": -1.0}, "noise must be a finite number >= 0"),
+        ({"noise": np.nan}, "noise"),
+        ({"noise": np.inf}, "noise"),
+        ({"coef": [0.5, np.nan]}, "coef must be"),
+        ({"coef": {1: np.nan}}, r"coef\[1\] must be a finite number"),
+        ({"coef": {1.5: 0.3}}, "int lags >= 1"),
+        ({"coef": [[0.5]]}, "coef must be"),
+        ({"coef": "ab"}, "coef must be"),
+    ],
+)
+def test_ar_process_validates_every_argument(kwargs, match):
+    arguments = {"n_samples": 10, "coef": [0.5], **kwargs}
+    with pytest.raises(ValueError, match=match):
+        datasets.make_ar_process(**arguments, random_state=0)
+
+
+def test_ar_process_burn_in_zero_and_numpy_ints():
+    y = datasets.make_ar_process(np.int64(10), [0.5], burn_in=np.int32(0), random_state=0)
+    assert y.shape == (10,)
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.floats(-0.45, 0.45), min_size=1, max_size=2), st.integers(0, 2**31 - 2))
 def test_ar_process_is_stationary_sized_and_finite(coef, seed):
@@ -86,3 +114,19 @@ def test_ar_process_is_stationary_sized_and_finite(coef, seed):
     y = datasets.make_ar_process(300, coef, random_state=seed)
     assert y.shape == (300,) and np.isfinite(y).all()
     assert y.std() < 10
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"n_series": 2.5}, "n_series must be an int >= 1"),
+        ({"n_series": None}, "n_series must be an int >= 1"),
+        ({"n_weeks": 0}, "n_weeks must be an int >= 1"),
+        ({"n_weeks": True}, "n_weeks must be an int >= 1"),
+        ({"weekly": "yes"}, "weekly must be True or False"),
+        ({"ar": [1.5]}, "stationary"),
+    ],
+)
+def test_seasonal_panel_validates_its_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        datasets.make_seasonal_panel(**kwargs, random_state=0)

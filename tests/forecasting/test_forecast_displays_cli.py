@@ -1,5 +1,7 @@
 """ForecastDisplay, ARCoefficientsDisplay and the ``regkit forecast`` command."""
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -55,7 +57,7 @@ def test_cli_forecast_prints_csv(tmp_path, capsys, monthly):
     assert lines[0] == "ds,y" and lines[1].startswith("2020-01-01,") and len(lines) == 5
     expected = AutoRegForecaster(n_lags=3).fit(monthly).predict(4)
     printed = [float(line.split(",")[1]) for line in lines[1:]]
-    np.testing.assert_allclose(printed, expected.to_numpy())
+    np.testing.assert_allclose(printed, expected.to_numpy(), rtol=1e-5)  # 6 digits
     assert png.stat().st_size > 0
 
 
@@ -67,3 +69,110 @@ def test_cli_forecast_arnet_and_errors(tmp_path, capsys, monthly):
     assert len(capsys.readouterr().out.strip().splitlines()) == 3
     assert main([*argv[:4], "--value-col", "nope", "--horizon", "2"]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_forecast_display_draws_interval_band(pyplot, monthly):
+    model = NaiveForecaster(seasonal_period=12).fit(monthly)
+    display = ForecastDisplay.from_forecaster(model, 12, coverage=0.8)
+    (path,) = display.band_.get_paths()
+    lower, upper = model.predict_interval(12, coverage=0.8).T.to_numpy()
+    assert path.vertices[:, 1].min() == pytest.approx(lower.min())
+    assert path.vertices[:, 1].max() == pytest.approx(upper.max())
+    assert "80% interval" in [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    with pytest.raises(ValueError, match="one \\(lower, upper\\) row"):
+        ForecastDisplay(y_history=[1.0, 2.0], y_forecast=[3.0], y_interval=[[1, 2], [3, 4]])
+
+
+def _overlapping_labels(ax):
+    ax.figure.canvas.draw()
+    boxes = [t.get_window_extent() for t in ax.get_xticklabels() if t.get_text()]
+    return any(a.overlaps(b) for a, b in itertools.pairwise(boxes))
+
+
+def test_date_labels_do_not_overlap(pyplot):
+    index = pd.date_range("2000-01-01", periods=24 * 400, freq="h")
+    y = pd.Series(np.sin(np.arange(len(index)) / 24), index=index)
+    display = ForecastDisplay.from_forecaster(NaiveForecaster().fit(y), 48)
+    assert not _overlapping_labels(display.ax_)
+
+
+def test_forecast_display_picks_one_of_many_series(pyplot, monthly):
+    wide = pd.DataFrame({"a": monthly, "b": monthly * 2})
+    model = NaiveForecaster().fit(wide)
+    display = ForecastDisplay.from_forecaster(model, 3, series="b")
+    np.testing.assert_allclose(display.lines_["forecast"].get_ydata(), 2 * monthly.iloc[-1])
+    with pytest.raises(ValueError, match="series"):
+        ForecastDisplay.from_forecaster(model, 3, series="c")
+
+
+def test_components_display(pyplot, monthly):
+    from regkit.forecasting import ARNetForecaster
+    from regkit.plotting import ForecastComponentsDisplay
+
+    model = ARNetForecaster(
+        n_lags=2,
+        seasonality="yearly",
+        max_epochs=5,
+        device="cpu",
+        random_state=0,
+        calibration_size=None,
+    ).fit(monthly)
+    display = ForecastComponentsDisplay.from_forecaster(model, n_history=36)
+    assert list(display.lines_) == ["baseline", "autoregression", "seasonality"]
+    expected = model.predict_components()["seasonality"].iloc[-36:]
+    np.testing.assert_allclose(display.lines_["seasonality"].get_ydata(), expected)
+
+
+def _write(tmp_path, frame, name="data.csv"):
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+def test_cli_float_time_column_is_integer_time(tmp_path, capsys):
+    frame = pd.DataFrame({"t": np.arange(40, dtype=float), "y": np.arange(40.0) % 5})
+    argv = ["forecast", _write(tmp_path, frame), "--time-col", "t", "--value-col", "y"]
+    assert main([*argv, "--model", "naive", "--horizon", "2"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines == ["t,y", "40,4", "41,4"]
+    frame["t"] = frame["t"] / 2
+    assert main([argv[0], _write(tmp_path, frame), *argv[2:], "--horizon", "2"]) == 2
+    assert "not whole" in capsys.readouterr().err
+
+
+def test_cli_errors_are_clear(tmp_path, capsys):
+    assert main(["demo", "--area", "bogus"]) == 2
+    assert "unknown --area bogus" in capsys.readouterr().err
+    argv = ["--time-col", "t", "--value-col", "y", "--horizon", "2"]
+    assert main(["forecast", str(tmp_path), *argv]) == 2
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_cli_missing_dates_and_date_format(tmp_path, capsys):
+    dates = pd.date_range("2020-01-01", periods=30, freq="D").delete(10)
+    frame = pd.DataFrame({"day": dates.strftime("%d/%m/%Y"), "y": np.arange(29.0)})
+    path = _write(tmp_path, frame)
+    argv = ["forecast", path, "--time-col", "day", "--value-col", "y", "--model", "naive"]
+    assert main([*argv, "--horizon", "1", "--missing", "interpolate"]) == 2
+    assert "--date-format" in capsys.readouterr().err
+    argv += ["--date-format", "%d/%m/%Y", "--horizon", "1"]
+    assert main(argv) == 2
+    assert "--missing interpolate" in capsys.readouterr().err
+    assert main([*argv, "--missing", "interpolate"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[1] == "2020-01-31,28"
+
+
+def test_cli_digits_and_coverage(tmp_path, capsys, monthly):
+    path = tmp_path / "data.csv"
+    (monthly * 1000 / 3).rename_axis("ds").to_csv(path)
+    argv = ["forecast", str(path), "--time-col", "ds", "--value-col", "y", "--model", "naive"]
+    png = tmp_path / "band.png"
+    assert main([*argv, "--horizon", "2", "--coverage", "0.9", "--plot", str(png)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "ds,y,lower,upper"
+    value = lines[1].split(",")[1]
+    assert len(value.replace(".", "").replace("-", "")) <= 6
+    model = NaiveForecaster().fit(monthly * 1000 / 3)
+    lower = model.predict_interval(2, coverage=0.9)["lower"].iloc[0]
+    assert float(lines[1].split(",")[2]) == pytest.approx(lower, rel=1e-5)
+    assert png.stat().st_size > 0

@@ -15,7 +15,14 @@ from regkit.forecasting import (
     symmetric_mean_absolute_percentage_error,
 )
 
-FAST = {"max_epochs": 20, "device": "cpu", "random_state": 0}
+FAST = {"max_epochs": 20, "device": "cpu", "random_state": 0, "calibration_size": None}
+
+
+def arnet_next(model, history, n_lags):
+    """The recursive definition of one AR-Net block: normalise, predict, denormalise."""
+    mean, scale = model.series_mean_[0], model.series_scale_[0]
+    lags = (np.asarray(history[-1 : -n_lags - 1 : -1]) - mean) / scale
+    return model.regressor_.predict(lags[None, :])[0] * scale + mean
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +69,13 @@ def test_irregular_index_rejected(ar_values):
     dates = pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-05", "2020-01-06"])
     with pytest.raises(ValueError, match="regular frequency"):
         NaiveForecaster().fit(pd.Series(ar_values[:4], index=dates))
-    with pytest.raises(ValueError, match="constant step"):
+    # Integer times with a gap: the skipped time is a missing value.
+    with pytest.raises(ValueError, match="missing values"):
         NaiveForecaster().fit(pd.Series(ar_values[:4], index=[0, 1, 3, 4]))
+    filled = NaiveForecaster(missing="interpolate").fit(
+        pd.Series([1.0, 2.0, 4.0, 5.0], index=[0, 1, 3, 4])
+    )
+    assert filled.get_history().to_dict() == {0: 1.0, 1: 2.0, 2: 3.0, 3: 4.0, 4: 5.0}
 
 
 def test_recursive_rollout_matches_manual_recursion(ar_values):
@@ -71,18 +83,17 @@ def test_recursive_rollout_matches_manual_recursion(ar_values):
     forecast = model.predict(7)
     history = list(ar_values)
     for _ in range(7):
-        row = np.array(history[-1:-4:-1])[None, :]
-        history.append(model.regressor_.predict(row)[0])
+        history.append(arnet_next(model, history, 3))
     np.testing.assert_allclose(forecast, history[-7:], rtol=1e-12)
 
 
 def test_multi_step_blocks_roll_out(ar_values):
     model = ARNetForecaster(n_lags=4, n_forecasts=3, **FAST).fit(ar_values)
     forecast = model.predict(5)
-    first = model.regressor_.predict(ar_values[-1:-5:-1][None, :])[0]
+    first = arnet_next(model, ar_values, 4)
     np.testing.assert_allclose(forecast[:3], first)
     extended = np.concatenate([ar_values, first])
-    second = model.regressor_.predict(extended[-1:-5:-1][None, :])[0]
+    second = arnet_next(model, extended, 4)
     np.testing.assert_allclose(forecast[3:], second[:2])
 
 
@@ -102,7 +113,7 @@ def test_update_appends_without_refit(ar_values):
     y = pd.Series(ar_values, index=index)
     model = AutoRegForecaster(n_lags=2).fit(y.iloc[:250])
     coef = model.coef_.copy()
-    model.update(y.iloc[250:])
+    model.update(y.iloc[250:], update_params=False)
     assert model.cutoff_ == index[-1]
     np.testing.assert_array_equal(model.coef_, coef)
     refit_free = model.predict(4)
@@ -118,8 +129,8 @@ def test_update_arnet_uses_new_lags(ar_values):
     before = model.predict(1)
     model.update(ar_values[200:])
     assert len(model.y_) == 300 and model.cutoff_ == 299
-    expected = model.regressor_.predict(ar_values[-1:-3:-1][None, :])
-    np.testing.assert_allclose(model.predict(1), expected)
+    expected = arnet_next(model, ar_values, 2)
+    np.testing.assert_allclose(model.predict(1), [expected])
     assert not np.allclose(before, expected)
 
 
@@ -127,12 +138,8 @@ def test_predict_in_sample_is_one_step_ahead(ar_values):
     model = ARNetForecaster(n_lags=3, **FAST).fit(pd.Series(ar_values))
     fitted = model.predict_in_sample()
     assert fitted.iloc[:3].isna().all()
-    np.testing.assert_allclose(
-        fitted.iloc[3:],
-        model.regressor_.predict(
-            np.column_stack([ar_values[2:-1], ar_values[1:-2], ar_values[:-3]])
-        ),
-    )
+    expected = [arnet_next(model, ar_values[:t], 3) for t in range(3, 300)]
+    np.testing.assert_allclose(fitted.iloc[3:], expected, rtol=1e-6)
 
 
 def test_exogenous_regressor_needs_future_values():
@@ -166,9 +173,9 @@ def test_too_short_and_bad_options(ar_values):
         ARNetForecaster(n_lags=0).fit(ar_values)
     with pytest.raises(ValueError, match="sparsity"):
         ARNetForecaster(n_lags=2, sparsity=2.0).fit(ar_values)
-    with pytest.raises(ValueError, match="one series"):
-        NaiveForecaster().fit(np.ones((10, 2)))
-    with pytest.raises(ValueError, match="horizon"):
+    with pytest.raises(ValueError, match="1-D"):
+        NaiveForecaster().fit(np.ones((10, 2, 2)))
+    with pytest.raises(ValueError, match="fh"):
         NaiveForecaster().fit(ar_values).predict(0)
     with pytest.raises(AttributeError, match="not fitted"):
         NaiveForecaster().predict(1)
@@ -197,12 +204,10 @@ def test_naive_strategies():
 
 def test_backtest_refit_and_update_agree_for_naive(ar_values):
     y = pd.Series(ar_values, index=pd.date_range("2000-01-01", periods=300, freq="MS"))
-    refit = backtest(NaiveForecaster(), y, horizon=6, n_windows=4, seasonal_period=12)
-    updated = backtest(
-        NaiveForecaster(), y, horizon=6, n_windows=4, refit=False, seasonal_period=12
-    )
+    refit = backtest(NaiveForecaster(), y, fh=6, n_windows=4, seasonal_period=12)
+    updated = backtest(NaiveForecaster(), y, fh=6, n_windows=4, refit=False, seasonal_period=12)
     pd.testing.assert_frame_equal(refit, updated)
-    assert list(refit.columns) == ["cutoff", "n_train", "mae", "rmse", "mase", "smape"]
+    assert list(refit.columns) == ["cutoff", "n_train", "n_scored", "mae", "rmse", "mase", "smape"]
     assert refit["n_train"].tolist() == [276, 282, 288, 294]
     last = refit.iloc[-1]
     actual, forecast = ar_values[294:], np.repeat(ar_values[293], 6)
@@ -222,6 +227,9 @@ def test_demo_task_scores_every_model():
 
     table = run_demo(quick=True, areas=["forecasting"])
     assert set(table["model"]) == {"ARNetForecaster", "statsmodels AutoReg", "seasonal naive"}
-    assert (table["metric"] == "test MASE").all() and np.isfinite(table["score"]).all()
-    naive = table.set_index("model").loc["seasonal naive", "score"]
-    assert table.set_index("model").loc["statsmodels AutoReg", "score"] < naive
+    assert set(table["metric"]) == {"test MASE", "test 80% interval coverage"}
+    assert np.isfinite(table["score"]).all()
+    mase = table[table["metric"] == "test MASE"].set_index("model")["score"]
+    assert mase["statsmodels AutoReg"] < mase["seasonal naive"]
+    coverage = table[table["metric"] != "test MASE"]["score"]
+    assert coverage.between(0, 1).all()

@@ -89,3 +89,21 @@ def test_count_sketch_fails_on_coherent_matrix_100_seeds():
     problem = make_sketching_problem(n, d, coherent=True, random_state=1)
     failures = count_failures(CountSketch, problem, m, seeds, linf_radius(m, d, DELTA))
     assert failures > binom.ppf(0.999, seeds, DELTA)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"n_samples": 10, "n_features": 10}, "n_samples > n_features"),
+        ({"n_samples": 100.0}, "n_samples must be an int"),
+        ({"n_features": True}, "n_features must be an int"),
+        ({"condition_number": 0.5}, "condition_number must be a finite number >= 1"),
+        ({"condition_number": np.inf}, "condition_number"),
+        ({"residual_norm": -1.0}, "residual_norm must be a finite number >= 0"),
+        ({"residual_norm": np.nan}, "residual_norm"),
+    ],
+)
+def test_problem_generator_validates_its_arguments(kwargs, match):
+    arguments = {"n_samples": 100, "n_features": 4, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        make_sketching_problem(**arguments, random_state=0)

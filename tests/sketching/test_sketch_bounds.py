@@ -66,8 +66,23 @@ def test_linf_radius_scaling_and_vectors():
         (lambda: sketch_size(100, 5, delta=1.5), "delta must be"),
         (lambda: linf_radius(100, 0), "n_features must be"),
         (lambda: sketch_size(100, 5, sketch="nope"), "sketch must be one of"),
+        (lambda: linf_radius(100, 5, residual_norm=-1.0), "residual_norm must be"),
+        (lambda: linf_radius(100, 5, residual_norm=np.nan), "residual_norm must be"),
+        (lambda: linf_radius(100, 5, residual_norm=[1.0, -2.0]), "residual_norm must be"),
+        (lambda: linf_radius(100, 5, residual_norm=np.ones((2, 2))), "residual_norm must be"),
+        (lambda: linf_radius(100, 5, residual_norm="big"), "residual_norm must be"),
+        (lambda: linf_radius(100, 5, sigma_min=0.0), "sigma_min must be"),
+        (lambda: linf_radius(100, 5, sigma_min=-1.0), "sigma_min must be"),
+        (lambda: linf_radius(100, 5, sigma_min=np.inf), "sigma_min must be"),
+        (lambda: linf_radius(100, 5, delta=0.0), "delta must be"),
+        (lambda: linf_radius(2.5, 5), "n_sketch_rows must be"),
     ],
 )
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_linf_radius_of_an_exact_fit_is_zero_but_none_stays_inf():
+    assert linf_radius(400, 10, 0.05, residual_norm=0.0) == 0.0
+    assert linf_radius(400, 10, 0.05, residual_norm=0.0, sketch="count") == math.inf

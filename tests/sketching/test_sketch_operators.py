@@ -112,3 +112,31 @@ def test_guarantee_is_documented(cls):
     assert cls.guarantee in {"proven", "measured", "none"}
     assert cls.guarantee.capitalize() in cls.__doc__ or cls.guarantee in cls.__doc__
     assert (cls.guarantee == "none") == (not np.isfinite(cls.linf_constant))
+
+
+@pytest.mark.parametrize("cls", SKETCHES, ids=IDS)
+def test_zero_rows_give_the_zero_sketch(cls):
+    S = _make(cls)
+    np.testing.assert_array_equal(S.apply(np.zeros((0, 3))), np.zeros((24, 3)))
+    np.testing.assert_array_equal(S.apply(np.zeros(0)), np.zeros(24))
+    np.testing.assert_array_equal(S.apply_block(np.zeros((0, 2)), 100), np.zeros((24, 2)))
+    assert S.to_dense(0).shape == (24, 0)
+
+
+@pytest.mark.parametrize("cls", SKETCHES, ids=IDS)
+def test_apply_refuses_what_is_not_a_matrix_of_rows(cls):
+    import dask.array as da
+
+    S = _make(cls)
+    with pytest.raises(ValueError, match=r"1-D or 2-D.*shape \(5, 2, 2\)"):
+        S.apply(np.ones((5, 2, 2)))
+    with pytest.raises(ValueError, match="1-D or 2-D"):
+        S.apply(da.ones((50, 2, 2), chunks=10))
+    with pytest.raises(ValueError, match="1-D or 2-D"):
+        S.apply(np.float64(3.0))
+    with pytest.raises(ValueError, match="numeric"):
+        S.apply(np.array([["a", "b"], ["c", "d"]]))
+    with pytest.raises(ValueError, match="row_start"):
+        S.apply_block(np.ones((5, 2)), -1)
+    with pytest.raises(ValueError, match="n must be"):
+        S.to_dense(-1)

@@ -204,9 +204,126 @@ def test_precondition_branches_reach_lstsq(monkeypatch, cheap_below, keep_blocks
     def reduce(func, shape, args):
         return reduce_rows(func, [A, b[:, None], None], shape, block_rows=999, args=args)
 
+    exponents = np.zeros(10, dtype=int), np.zeros(1, dtype=int)
     coef, rank, history = _solve.precondition_solve(
-        reduce, SA, np.zeros(10), np.zeros(1), 2, keep_blocks=keep_blocks
+        reduce, SA, np.zeros(10), np.zeros(1), 2, *exponents, keep_blocks=keep_blocks
     )
     x_lstsq = np.linalg.lstsq(A, b, rcond=None)[0]
     assert rank == 10 and len(history) == 3
     assert _relative(coef[:, 0], x_lstsq) < 1e-10
+
+
+@pytest.mark.parametrize("n_features_after", [3, 5])
+def test_fit_ends_a_stream_and_partial_fit_starts_a_new_one(n_features_after):
+    rng = np.random.default_rng(10)
+    X, y = rng.standard_normal((600, 5)), rng.standard_normal(600)
+    X2 = rng.standard_normal((600, n_features_after))
+    y2 = X2 @ np.arange(1.0, n_features_after + 1) + rng.standard_normal(600)
+    model = SketchedLinearRegression(n_sketch_rows=60, random_state=0)
+    model.partial_fit(X[:300], y[:300]).partial_fit(X[300:], y[300:])
+    model.fit(X2, y2)
+    model.partial_fit(X2[:300], y2[:300])
+    fresh = SketchedLinearRegression(n_sketch_rows=60, random_state=0).partial_fit(
+        X2[:300], y2[:300]
+    )
+    assert model.n_rows_seen_ == 300 and model.n_features_in_ == n_features_after
+    np.testing.assert_array_equal(model.coef_, fresh.coef_)
+    assert model.intercept_ == fresh.intercept_
+
+
+def _state(model):
+    return {
+        name: (value.copy() if isinstance(value, np.ndarray) else value)
+        for name, value in vars(model).items()
+    }
+
+
+def _assert_same_state(before, model):
+    after = vars(model)
+    assert set(after) == set(before)
+    for name, value in before.items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(after[name], value)
+        else:  # the same objects (a stream, a sketch) or equal values
+            assert after[name] is value or after[name] == value, name
+
+
+def test_failed_fit_leaves_the_fitted_model_as_it_was():
+    import pandas as pd
+
+    rng = np.random.default_rng(11)
+    X = pd.DataFrame(rng.standard_normal((500, 3)), columns=["a", "b", "c"])
+    y = X.to_numpy() @ [1.0, 2.0, 3.0] + rng.standard_normal(500)
+    model = SketchedLinearRegression(random_state=0).fit(X, y)
+    before = _state(model)
+    other = pd.DataFrame(rng.standard_normal((500, 2)), columns=["u", "v"])
+    with pytest.raises(ValueError, match="sample_weight"):
+        model.fit(other, y, sample_weight=np.r_[-1.0, np.ones(499)])
+    _assert_same_state(before, model)
+    with pytest.raises(ValueError, match="Rescale X or y"):
+        model.fit(other * 1e300, y * 1e-100)
+    _assert_same_state(before, model)
+    np.testing.assert_allclose(model.predict(X), before["coef_"] @ X.T + before["intercept_"])
+
+
+def test_failed_partial_fit_leaves_the_stream_as_it_was():
+    rng = np.random.default_rng(12)
+    X, y = rng.standard_normal((900, 4)), rng.standard_normal(900)
+    streamed = SketchedLinearRegression(n_sketch_rows=80, random_state=0)
+    streamed.partial_fit(X[:300], y[:300])
+    before = _state(streamed)
+    failures = [
+        (X[300:600, :3], y[300:600], None, "features"),
+        (X[300:600], np.column_stack([y, y])[300:600], None, "targets"),
+        (X[300:600], y[300:600], -np.ones(300), "sample_weight"),
+    ]
+    for X_chunk, y_chunk, weights, match in failures:
+        with pytest.raises(ValueError, match=match):
+            streamed.partial_fit(X_chunk, y_chunk, sample_weight=weights)
+        _assert_same_state(before, streamed)
+    # A chunk that is valid on its own but makes the solution overflow: the solve
+    # fails after the chunk was sketched, and the stream is kept as it was.
+    tiny = SketchedLinearRegression(n_sketch_rows=80, random_state=0)
+    tiny.partial_fit(X[:300] * 1e-300, y[:300] * 1e5)
+    before_tiny = _state(tiny)
+    with pytest.raises(ValueError, match="Rescale X or y"):
+        tiny.partial_fit(X[300:600] * 1e-300, y[300:600] * 1e15)
+    _assert_same_state(before_tiny, tiny)
+    assert tiny._stream.n_rows == 300
+    streamed.partial_fit(X[300:], y[300:])
+    clean = SketchedLinearRegression(n_sketch_rows=80, random_state=0)
+    clean.partial_fit(X[:300], y[:300]).partial_fit(X[300:], y[300:])
+    np.testing.assert_array_equal(streamed.coef_, clean.coef_)
+    assert streamed.n_rows_seen_ == 900
+
+
+@pytest.mark.parametrize("where", ["numpy", "dask", "dask weights", "partial_fit"])
+def test_negative_sample_weight_is_refused(where):
+    import dask.array as da
+
+    rng = np.random.default_rng(13)
+    X, y = rng.standard_normal((2000, 3)), rng.standard_normal(2000)
+    w = np.ones(2000)
+    w[1500] = -0.5
+    model = SketchedLinearRegression(method="sketch_and_solve", random_state=0)
+    with pytest.raises(ValueError, match=r"(?i)negative.*sample_weight|sample_weight.*negative"):
+        if where == "numpy":
+            model.fit(X, y, sample_weight=w)
+        elif where == "partial_fit":
+            model.partial_fit(X, y, sample_weight=w)
+        else:
+            dX, dy = da.from_array(X, chunks=(500, 3)), da.from_array(y, chunks=500)
+            weights = da.from_array(w, chunks=500) if where == "dask weights" else w
+            model.fit(dX, dy, sample_weight=weights)
+    assert not hasattr(model, "coef_")
+
+
+def test_all_zero_dask_weights_are_refused():
+    import dask.array as da
+
+    X, y = np.ones((2000, 2)), np.ones(2000)
+    dX, dy = da.from_array(X, chunks=(500, 2)), da.from_array(y, chunks=500)
+    with pytest.raises(ValueError, match="sample_weight sums to zero"):
+        SketchedLinearRegression(random_state=0).fit(
+            dX, dy, sample_weight=da.zeros(2000, chunks=500)
+        )
