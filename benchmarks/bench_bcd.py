@@ -30,6 +30,7 @@ Usage: python benchmarks/bench_bcd.py [--quick] [--repeats N] [--parts lasso,pat
 """
 
 import argparse
+import functools
 import statistics
 import time
 import warnings
@@ -87,6 +88,12 @@ def lasso_data(kind, n, p, seed=0):
     return X, y
 
 
+def lasso_primal(X, y, w, alpha):
+    """The Lasso objective relative to its value at 0."""
+    r = y - X @ w
+    return (r @ r / 2 + len(y) * alpha * np.abs(w).sum()) / (y @ y / 2)
+
+
 def lasso_relgap(X, y, w, alpha, intercept=0.0):
     n = len(y)
     r = y - X @ w - intercept
@@ -108,8 +115,9 @@ def mcp_value(t, alpha, gamma):
 
 
 def mcp_objective(X, y, w, alpha, gamma):
+    """The MCP objective relative to its value at 0."""
     r = y - X @ w
-    return r @ r / (2 * len(y)) + mcp_value(w, alpha, gamma).sum()
+    return (r @ r / 2 + len(y) * mcp_value(w, alpha, gamma).sum()) / (y @ y / 2)
 
 
 def mcp_stationarity(X, y, w, alpha, gamma):
@@ -150,14 +158,16 @@ def sklearn_alphas(X, y, n_alphas=100, eps=1e-3):
 def markdown(df, digits=3):
     """A DataFrame as a markdown table (floats rounded), without extra dependencies."""
 
-    def cell(v):
+    def cell(v, column):
         if isinstance(v, float):
-            return "nan" if np.isnan(v) else f"{v:.{digits}f}"
+            scientific = column.startswith("obj.")  # differences near rounding level
+            return "nan" if np.isnan(v) else f"{v:.1e}" if scientific else f"{v:.{digits}f}"
         return str(v)
 
     lines = ["| " + " | ".join(map(str, df.columns)) + " |",
              "|" + "|".join("---" for _ in df.columns) + "|"]  # fmt: skip
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    lines += ["| " + " | ".join(cell(v, c) for v, c in zip(row, df.columns)) + " |"
+              for row in df.itertuples(index=False)]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -195,7 +205,9 @@ def race(solvers, repeats):
     }
 
 
-def race_row(row, solvers, repeats):
+def race_row(row, solvers, repeats, objective=None):
+    """Race ``solvers`` into ``row``; with ``objective(result)`` (relative to P(0)), also
+    regkit's objective minus the best one found (negative: regkit's is lower)."""
     results = race(solvers, repeats)
     for name, (secs, tol, value, _) in results.items():
         row[name] = secs
@@ -203,6 +215,10 @@ def race_row(row, solvers, repeats):
               f"check={value:.1e}", flush=True)  # fmt: skip
     anchors = [row[k] for k in solvers if k != "regkit"]
     row["regkit / fastest"] = row["regkit"] / np.nanmin(anchors) if anchors else np.nan
+    if objective is not None:
+        values = {name: objective(res[3]) for name, res in results.items()}
+        others = [v for name, v in values.items() if name != "regkit"]
+        row["obj. regkit - best other (rel.)"] = values["regkit"] - min(others)
     return results
 
 
@@ -222,24 +238,37 @@ def single_solvers(X, y, alpha):
             for name, m in makers.items()}  # fmt: skip
 
 
-def lasso_problems(quick, which):
+def problem_sizes(quick, problems, path_sparse_n=None):
+    """``{part: {key: (kind, n, p)}}``: the selected problems, the sparse one of the path,
+    CV and MCP parts optionally smaller (``path_sparse_n`` rows and columns)."""
     if quick:
         sizes = {"dense-small": ("dense", 500, 200), "dense-large": ("dense", 1000, 1000),
                  "sparse": ("sparse", 2000, 2000)}  # fmt: skip
     else:
         sizes = {"dense-small": ("dense", 2000, 500), "dense-large": ("dense", 10000, 5000),
                  "sparse": ("sparse", 20000, 20000)}  # fmt: skip
-    return [(key, *sizes[key]) for key in which]
+    sizes = {key: sizes[key] for key in problems}
+    later = dict(sizes)
+    if path_sparse_n and "sparse" in later:
+        later["sparse"] = ("sparse", path_sparse_n, path_sparse_n)
+    later.pop("dense-large", None)
+    return {"lasso": sizes, "path": later}
 
 
-def lasso_part(quick, repeats):
+def lasso_problems(sizes, part="path"):
+    return [(key, *size) for key, size in sizes[part].items()]
+
+
+def lasso_part(sizes, repeats):
     rows = []
-    for _, kind, n, p in lasso_problems(quick, ("dense-small", "dense-large", "sparse")):
+    for _, kind, n, p in lasso_problems(sizes, "lasso"):
         X, y = lasso_data(kind, n, p)
         alpha_max = np.max(np.abs(X.T @ y)) / n
         for div in (20, 100):
+            alpha = alpha_max / div
             row = {"problem": f"{kind} {n}x{p}", "alpha": f"max/{div}"}
-            race_row(row, single_solvers(X, y, alpha_max / div), repeats)
+            objective = functools.partial(lasso_primal, X, y, alpha=alpha)
+            race_row(row, single_solvers(X, y, alpha), repeats, objective)
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -259,9 +288,9 @@ def path_solvers(X, y, alphas):
     return {name: (run, check) for name, run in runs.items()}
 
 
-def path_part(quick, repeats):
+def path_part(sizes, repeats):
     rows, tols = [], {}
-    for key, kind, n, p in lasso_problems(quick, ("dense-small", "sparse")):
+    for key, kind, n, p in lasso_problems(sizes):
         X, y = lasso_data(kind, n, p)
         alphas = sklearn_alphas(X, y)
         row = {"problem": f"{kind} {n}x{p}", "alpha": "100 alphas"}
@@ -275,6 +304,12 @@ def path_part(quick, repeats):
         row["regkit / fastest"] = row["regkit"] / np.nanmin(
             [row[k] for k in solvers if k != "regkit"]
         )
+        # Per alpha: regkit's objective minus the best other solver's; the worst alpha.
+        values = {name: np.array([lasso_primal(X, y, res[3][:, k], a)
+                                  for k, a in enumerate(alphas)])
+                  for name, res in results.items()}  # fmt: skip
+        best_other = np.min([v for name, v in values.items() if name != "regkit"], axis=0)
+        row["obj. regkit - best other (rel., worst alpha)"] = np.max(values["regkit"] - best_other)
         rows.append(row)
     return pd.DataFrame(rows), tols
 
@@ -310,10 +345,10 @@ def anchor_cv(name, X, y, alphas, folds, tol):
     return refit, best
 
 
-def cv_part(quick, repeats, path_tols):
+def cv_part(sizes, repeats, path_tols):
     rows = []
     folds_of = KFold(5)
-    for key, kind, n, p in lasso_problems(quick, ("dense-small", "sparse")):
+    for key, kind, n, p in lasso_problems(sizes):
         X, y = lasso_data(kind, n, p)
         folds = list(folds_of.split(X))
         tols = path_tols.get(key, {})
@@ -364,9 +399,9 @@ def mcp_solvers(X, y, alpha, gamma):
     return {name: (lambda t, m=m: m(t).fit(X, y).coef_, check) for name, m in makers.items()}
 
 
-def mcp_part(quick, repeats, gamma=3.0):
+def mcp_part(sizes, repeats, gamma=3.0):
     rows = []
-    for _, kind, n, p in lasso_problems(quick, ("dense-small", "sparse")):
+    for _, kind, n, p in lasso_problems(sizes):
         X, y = lasso_data(kind, n, p)
         norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=0)).ravel() if sp.issparse(X)
                         else (X**2).sum(axis=0)) / np.sqrt(n)  # fmt: skip
@@ -377,11 +412,8 @@ def mcp_part(quick, repeats, gamma=3.0):
             alpha = alpha_max / div
             solvers = mcp_solvers(X, y, alpha, gamma)
             row = {"problem": f"{kind} {n}x{p}", "alpha": f"max/{div}"}
-            results = race_row(row, solvers, repeats)
-            objectives = {name: mcp_objective(X, y, res[3], alpha, gamma)
-                          for name, res in results.items()}  # fmt: skip
-            best = min(objectives.values())
-            row["objective regkit - best (rel.)"] = (objectives["regkit"] - best) / (y @ y / 2 / n)
+            objective = functools.partial(mcp_objective, X, y, alpha=alpha, gamma=gamma)
+            race_row(row, solvers, repeats, objective)
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -580,6 +612,17 @@ def main():
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds per row")
     parser.add_argument("--parts", default="lasso,path,cv,mcp,rules,logistic,paper")
     parser.add_argument("--plot", default=None, help="save the paper part's curves here")
+    parser.add_argument(
+        "--problems",
+        default="dense-small,dense-large,sparse",
+        help="Lasso problems (the path, CV and MCP parts skip dense-large)",
+    )
+    parser.add_argument(
+        "--path-sparse-n",
+        type=int,
+        default=None,
+        help="rows = columns of the sparse problem in the path, CV, MCP parts",
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
     missing = [name for name, mod in (("skglm", skglm), ("celer", celer)) if mod is None]
@@ -592,19 +635,20 @@ def main():
     pd.set_option("display.width", 250)
     pd.set_option("display.max_columns", 30)
     path_tols = {}
+    sizes = problem_sizes(args.quick, args.problems.split(","), args.path_sparse_n)
     if "lasso" in parts:
         print("== Lasso: seconds to relative duality gap <= 1e-6 (checked here)")
-        print(markdown(lasso_part(args.quick, args.repeats)))
+        print(markdown(lasso_part(sizes, args.repeats)))
     if "path" in parts or "cv" in parts:
         print("== Lasso path, 100 alphas: seconds until every point has gap <= 1e-6")
-        table, path_tols = path_part(args.quick, args.repeats)
+        table, path_tols = path_part(sizes, args.repeats)
         print(markdown(table))
     if "cv" in parts:
         print("== LassoCV, 5 folds x 100 alphas, each solver at its path tolerance")
-        print(markdown(cv_part(args.quick, max(1, args.repeats - 2), path_tols)))
+        print(markdown(cv_part(sizes, max(1, args.repeats - 2), path_tols)))
     if "mcp" in parts:
         print("== MCP (gamma=3): seconds to relative stationarity <= 1e-6 (checked here)")
-        print(markdown(mcp_part(args.quick, args.repeats)))
+        print(markdown(mcp_part(sizes, args.repeats)))
     if "rules" in parts:
         print("== Selection rules: distinct choices and progress (Lasso, alpha_max/20)")
         print(markdown(rules_part(args.quick)))
