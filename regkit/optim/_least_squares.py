@@ -125,17 +125,13 @@ class LeastSquares(_GLMDatafit):
         return state
 
     def screened_gradient(self, state, x, idx, thresholds):
-        """Full gradient, recomputing only the rows ``idx`` when the others provably stay small.
-
-        Outside ``idx``, where ``x`` must be 0, ``|g_j| <= |g_j(ref)| + ||a_j||
-        ||z - z_ref|| / n`` with ``ref`` the point of the last full gradient. When
-        that bound is below ``thresholds[j]`` for every such coordinate, their stale
-        entries change neither the dual scaling of the duality gap, nor the
-        optimality violation, nor a GS-q score (all zero there), so only the rows
-        ``idx`` (a working set) are recomputed: a pass over its columns instead of
-        over ``A``. Otherwise this is :meth:`gradient`, and its point becomes the
-        new reference.
-        """
+        # Outside ``idx``, where ``x`` must be 0, |g_j| <= |g_j(ref)| + ||a_j||
+        # ||z - z_ref|| / n with ``ref`` the point of the last full gradient. When that
+        # bound is below ``thresholds[j]`` for every such coordinate, their stale entries
+        # change neither the dual scaling of the duality gap, nor the optimality
+        # violation, nor a GS-q score (all zero there), so only the rows ``idx`` (a
+        # working set) are recomputed: a pass over its columns instead of over ``A``.
+        # Otherwise this is ``gradient``, and its point becomes the new reference.
         ref = state.screen_ref
         if ref is not None and self.n_outputs == 1:
             z_ref, grad_ref = ref
@@ -160,12 +156,9 @@ class LeastSquares(_GLMDatafit):
         return True
 
     def solve_block_exact(self, state, x, idx, penalty, lipschitz, max_epochs, tol, gap_tol=0.0):
-        """Exact block minimisation by compiled, Anderson-accelerated cyclic CD.
-
-        Works on the residual, so no Gram matrix is formed; ``x`` and ``state`` are
-        updated in place. Group penalties take block CD steps over their groups
-        (with the group's ``lambda_max(A_g' A_g) / n`` as curvature).
-        """
+        # Compiled, Anderson-accelerated cyclic CD on the residual (no Gram matrix is
+        # formed unless the Gram cache accepts the block). Group penalties take block CD
+        # steps over their groups, with the group's lambda_max(A_g' A_g) / n as curvature.
         inv_n = 1.0 / self.n_samples
         idx = np.ascontiguousarray(idx, dtype=np.int64)
         if not penalty.is_separable:
@@ -188,18 +181,16 @@ class LeastSquares(_GLMDatafit):
             x[:, k] = xk
 
     def solve_compiled(self, x, state, penalty, tol, max_iter, scales):
-        """The default working-set solve, compiled (see :mod:`regkit.optim._compiled_ws`).
-
-        One output and a separable penalty; the Gram matrix of a dense design is used
-        when :attr:`precompute` is set. The residual in ``state`` is kept current.
-        """
+        # The default working-set solve, compiled (see regkit.optim._compiled_ws): one
+        # output and a separable penalty; the Gram matrix of a dense design is used when
+        # ``precompute`` is set. The residual in ``state`` is kept current.
         if self.n_outputs != 1 or not penalty.is_separable:
             return None
         kind, a, b, nonneg = penalty.coordinate_kernel()
         free = penalty.free
         convex = penalty.is_convex and not free.all()
         use_gram = self.precompute and not sp.issparse(self.A) and not free.any()
-        G = self.full_gram() if use_gram else np.empty((0, 0))
+        G = self._gram_matrix() if use_gram else np.empty((0, 0))
         c = -self.gradient_at_zero()[:, 0]
         bb = float(self.b[:, 0] @ self.b[:, 0]) / self.n_samples
         xk = np.ascontiguousarray(x[:, 0])
@@ -217,7 +208,7 @@ class LeastSquares(_GLMDatafit):
         state.screen_ref = None
         return (*out, records, blocks)
 
-    def full_gram(self):
+    def _gram_matrix(self):
         """``A'A / n`` of a dense design, computed once (BLAS)."""
         if self._full_gram is None:
             self._full_gram = np.ascontiguousarray(self.A.T @ self.A) / self.n_samples
