@@ -36,12 +36,13 @@ y = (y - y.mean()).to_numpy()
 alphas, coefs, gaps = bcd_path(X, y, l1_ratio=1.0, n_alphas=n_alphas, tol=1e-8)
 print(f"{len(alphas)} strengths, largest duality gap {gaps.max():.1e}")
 
-fig, (ax_path, ax_cv) = plt.subplots(1, 2, figsize=(11, 4.2))
+fig, ax_path = plt.subplots(figsize=(7, 4.2))
 for j, name in enumerate(names):
     ax_path.semilogx(alphas, coefs[j], label=name)
 ax_path.set(xlabel="alpha", ylabel="coefficient", title="Lasso path (bcd_path)")
 ax_path.invert_xaxis()
 ax_path.legend(fontsize=7, ncol=2)
+fig.tight_layout()
 
 # %%
 # Choosing alpha by 5-fold cross-validation
@@ -54,6 +55,7 @@ reference = LassoCV(alphas=n_alphas, cv=5, tol=1e-10, max_iter=100_000).fit(X, y
 print(f"alpha_ = {model.alpha_:.4g} (LassoCV: {reference.alpha_:.4g}), "
       f"{int(np.sum(model.coef_ != 0))} of {X.shape[1]} features kept")  # fmt: skip
 mean, spread = model.mse_path_.mean(axis=1), model.mse_path_.std(axis=1)
+fig, ax_cv = plt.subplots(figsize=(7, 4.2))
 ax_cv.semilogx(model.alphas_, mean, color="k")
 ax_cv.fill_between(model.alphas_, mean - spread, mean + spread, alpha=0.2, color="k")
 ax_cv.axvline(model.alpha_, ls="--", color="C3", label="alpha_")

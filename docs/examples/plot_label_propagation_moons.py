@@ -47,12 +47,13 @@ strategies = {
     "forest partition, cyclic": {"blocks": "fixed", "partition": "forest", "selection": "cyclic"},
     "red-black, cyclic": {"blocks": "fixed", "partition": "red-black", "selection": "cyclic"},
 }
-fig, (ax_data, ax_conv) = plt.subplots(1, 2, figsize=(11, 4.5))
+fig, ax_data = plt.subplots(figsize=(6, 4.5))
 ax_data.scatter(X[:, 0], X[:, 1], c=model.transduction_, cmap="coolwarm", s=8)
 labelled = y_partial != -1
 ax_data.scatter(X[labelled, 0], X[labelled, 1], c="k", marker="*", s=120, label="given labels")
 ax_data.set_title("Propagated labels")
 ax_data.legend(loc="lower left")
+fig.tight_layout()
 curves = {}
 for name, options in strategies.items():
     fitted = BCDLabelPropagation(n_neighbors=7, tol=0.0, max_iter=budget, **options)
@@ -74,6 +75,7 @@ Q = sp.csc_array(sp.diags_array(np.asarray(W[unl].sum(axis=1)).ravel() + model.r
 c = W[unl][:, lab] @ np.eye(2)[y_partial[lab]]
 F_star = scipy.sparse.linalg.spsolve(Q, c)
 f_star = 0.5 * np.sum(F_star * (Q @ F_star)) - np.sum(c * F_star)
+fig, ax_conv = plt.subplots(figsize=(7, 4.5))
 for name, objective in curves.items():
     ax_conv.semilogy(np.maximum(objective - f_star, 1e-16) / (objective[0] - f_star),
                      label=name)  # fmt: skip
