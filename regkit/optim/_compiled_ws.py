@@ -288,8 +288,10 @@ def ws_solve(dense, A, data, indices, indptr, G, use_gram, c, bb, y, r, x, lips,
             if done and use_gram and not exact and target < 1e3 * _rounding(x, g, c, bb):
                 # The Gram-based gap is near its rounding floor: check on the residual.
                 exact = True
-                g, rr, rb = _statistics(dense, A, data, indices, indptr, G, False, c, bb, y, r,
-                                        x, support, inv_n, lips, a, free, in_ws, screen)  # fmt: skip
+                g, rr, rb = _statistics(
+                    dense, A, data, indices, indptr, G, False, c, bb, y, r,
+                    x, support, inv_n, lips, a, free, in_ws, screen,
+                )  # fmt: skip
                 objective, gap, viol = _measure(g, x, rr, rb, q, kind, a, b, nonneg, free, convex)
                 records[it, OBJECTIVE], records[it, GAP] = objective, gap / f_zero
                 done = gap <= target
