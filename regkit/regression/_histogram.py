@@ -16,6 +16,11 @@ from regkit.nn import (
     register_estimator,
     weighted_mean,
 )
+from regkit.regression._histogram_calibration import (
+    calibrated_interval,
+    conformal_half_width,
+    conformity_scores,
+)
 from regkit.regression._histogram_encoding import (
     histogram_quantiles,
     hl_gauss_encode,
@@ -199,6 +204,7 @@ class HistogramRegressor(BaseNeuralRegressor):
         "sigma_ratio": [Interval(Real, 0, None, closed="neither")],
         "support": [StrOptions({"auto"}), tuple, list],
         "backbone": [callable, None],
+        "calibration_fraction": [Interval(Real, 0, 1, closed="neither"), None],
     }
 
     def __init__(
@@ -212,6 +218,7 @@ class HistogramRegressor(BaseNeuralRegressor):
         sigma_ratio=0.75,
         support="auto",
         backbone=None,
+        calibration_fraction=0.1,
         max_epochs=200,
         batch_size=128,
         learning_rate=1e-3,
@@ -287,8 +294,10 @@ class HistogramRegressor(BaseNeuralRegressor):
                 padded_support(lo, hi, self.n_bins, self._pad_bins())
                 for lo, hi in zip(rows.min(axis=0), rows.max(axis=0))
             ]
+            self.target_range_ = np.column_stack([rows.min(axis=0), rows.max(axis=0)])
         else:
             supports = [support] * y.shape[1]
+            self.target_range_ = np.array(supports, dtype=np.float64)
         self.bin_edges_ = np.array([np.linspace(lo, hi, self.n_bins + 1) for lo, hi in supports])
         width = self.bin_edges_[:, 1] - self.bin_edges_[:, 0]
         self.sigma_ = (
@@ -319,6 +328,91 @@ class HistogramRegressor(BaseNeuralRegressor):
             else:
                 columns.append(one_hot_encode(y[:, j], edges))
         return np.concatenate(columns, axis=1)
+
+    # ---------------------------------------------------------- calibration
+    def _split(self, n_samples, sample_weight, generator):
+        train, valid = super()._split(n_samples, sample_weight, generator)
+        # Early stopping's validation rows calibrate too; otherwise hold rows out.
+        if valid is not None or self.calibration_fraction is None:
+            return train, valid
+        n_held = int(np.ceil(self.calibration_fraction * n_samples))
+        if n_samples - n_held < 1:  # a single row trains; no row is left to calibrate
+            return train, None
+        perm = torch.randperm(n_samples, generator=generator).numpy()
+        train = np.sort(perm[n_held:])
+        if sample_weight is not None and not sample_weight[train].sum() > 0:
+            raise ValueError(
+                "every training row has sample_weight 0, so the training loss is undefined; "
+                f"give the rows left after calibration_fraction = {self.calibration_fraction} "
+                "some weight."
+            )
+        return train, None
+
+    def _snap_reach(self):
+        """Per output, how far from an edge of the target range an interval end snaps to it.
+
+        The network smears a point mass over about a bin (two-hot, one-hot) or the
+        encoding's Gaussian (HL-Gauss); an end within that distance means the edge.
+        """
+        width = self.bin_edges_[:, 1] - self.bin_edges_[:, 0]
+        reach = np.maximum(width, 2 * self.sigma_) if self.target_encoding == "hl_gauss" else width
+        return np.minimum(reach, np.diff(self.target_range_, axis=1)[:, 0] / 2)
+
+    def _blur(self, deblur):
+        if deblur and self.target_encoding == "hl_gauss":
+            return self.sigma_
+        return np.zeros(len(self.bin_edges_))
+
+    def _fit_held_out(self, X, y, sample_weight):
+        self.calibration_scores_ = self.calibration_weights_ = None
+        if self.calibration_fraction is None:
+            return
+        weights = np.ones(len(X)) if sample_weight is None else sample_weight
+        X, y, weights = X[weights > 0], y[weights > 0], weights[weights > 0]
+        if len(X) == 0:
+            warnings.warn(
+                "No held-out row with positive weight is left to calibrate the intervals: "
+                "predict_interval returns the whole target range. Use more rows, or a larger "
+                "calibration_fraction (validation_fraction with early stopping).",
+                UserWarning,
+                stacklevel=3,
+            )
+        probabilities = self._predict_probabilities(X) if len(X) else None
+        reach = self._snap_reach()
+        scores = np.zeros((len(X), self.n_outputs_, 2))
+        for j, edges in enumerate(self.bin_edges_):
+            for d, blur in enumerate((self._blur(True)[j], 0.0)):
+                if len(X):
+                    scores[:, j, d] = conformity_scores(
+                        probabilities[:, j], edges, y[:, j], blur, *self.target_range_[j], reach[j]
+                    )
+        self.calibration_scores_, self.calibration_weights_ = scores, weights
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train for one epoch on the given rows; intervals are no longer calibrated.
+
+        See :meth:`regkit.nn.BaseNeuralRegressor.partial_fit`. No row is held out,
+        so the conformal calibration of a previous ``fit`` (which no longer
+        describes the network) is dropped: :meth:`predict_interval` then returns
+        the network's own quantiles.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets; the number of targets must match the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows in the loss.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        super().partial_fit(X, y, sample_weight)
+        self.calibration_scores_ = self.calibration_weights_ = None
+        return self
 
     def _logits(self, module, X):
         return module(X).reshape(len(X), self.n_outputs_, self.bin_edges_.shape[1] - 1)
@@ -421,10 +515,22 @@ class HistogramRegressor(BaseNeuralRegressor):
         return quantiles[..., 0] if q_array.ndim == 0 else quantiles
 
     def predict_interval(self, X, coverage=0.9, deblur=True):
-        """Central prediction interval of the predicted distribution.
+        """Central prediction interval, calibrated on rows the network did not train on.
 
-        The ends are the ``(1 - coverage) / 2`` and ``(1 + coverage) / 2`` quantiles
-        of :meth:`predict_quantiles`.
+        With ``calibration_fraction`` set (the default) the interval is the
+        split-conformal one of the nested family
+        ``[Q(1/2 - t), Q(1/2 + t)]``, ``Q`` the row's quantile function
+        (:meth:`predict_quantiles`), with ends within ``max(bin width, 2 sigma_)``
+        of an edge of the target range (``target_range_``) moved onto it: the
+        half-width ``t`` is the conformal quantile of the held-out rows'
+        conformity scores (see the user guide). On rows exchangeable with the
+        training rows it covers at least ``coverage`` of the targets, and at most
+        ``coverage + 1 / (n_calibration + 1)`` for continuous targets. Ends never
+        leave the target range, and a point mass at an edge (the zeros of a
+        non-negative target) stays one. Without calibration (``partial_fit``, or
+        ``calibration_fraction=None``) it is ``[Q((1 - coverage) / 2),
+        Q((1 + coverage) / 2)]``, the network's own interval, which is
+        over-confident when the network over-fits.
 
         Parameters
         ----------
@@ -433,15 +539,40 @@ class HistogramRegressor(BaseNeuralRegressor):
         coverage : float, default=0.9
             Probability mass of the interval, in ``(0, 1)``.
         deblur : bool, default=True
-            HL-Gauss only: remove the encoding's Gaussian blur (see
-            :meth:`predict_quantiles`); ``False`` gives the wider interval of the
-            blurred histogram.
+            HL-Gauss only: ``Q`` is de-blurred (see :meth:`predict_quantiles`);
+            ``False`` calibrates the blurred histogram's quantiles instead.
 
         Returns
         -------
         interval : ndarray of shape (n_samples, 2) or (n_samples, n_outputs, 2)
-            Lower and upper ends on the last axis.
+            Lower and upper ends on the last axis. The whole target range where
+            too few held-out rows exist for ``coverage``.
         """
         if not (isinstance(coverage, Real) and 0 < coverage < 1):
             raise ValueError(f"coverage must be a number in (0, 1), got {coverage!r}.")
-        return self.predict_quantiles(X, [(1 - coverage) / 2, (1 + coverage) / 2], deblur=deblur)
+        if not isinstance(deblur, (bool, np.bool_)):
+            raise TypeError(f"deblur must be a bool, got {deblur!r}.")
+        scores = getattr(self, "calibration_scores_", None)
+        if scores is None:
+            return self.predict_quantiles(
+                X, [(1 - coverage) / 2, (1 + coverage) / 2], deblur=deblur
+            )
+        probabilities = self._predict_probabilities(X)
+        reach, blur, column = self._snap_reach(), self._blur(deblur), 0 if deblur else 1
+        interval = np.stack(
+            [
+                calibrated_interval(
+                    probabilities[:, j],
+                    edges,
+                    float(blur[j]),
+                    conformal_half_width(
+                        scores[:, j, column], self.calibration_weights_, float(coverage)
+                    ),
+                    *self.target_range_[j],
+                    reach[j],
+                )
+                for j, edges in enumerate(self.bin_edges_)
+            ],
+            axis=1,
+        )
+        return interval[:, 0] if self._y_1d else interval

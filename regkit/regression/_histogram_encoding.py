@@ -313,12 +313,23 @@ def histogram_quantiles(probabilities, bin_edges, q, blur_sigma=0.0):
     return _deblur(quantiles, p / total, edges, blur_sigma)
 
 
-def _deblur(quantiles, p, edges, blur_sigma):
-    """Shrink quantiles towards the mean by the location-scale de-blurring factor."""
+def deblur_location_scale(p, edges, blur_sigma):
+    """Mean and shrink factor of the location-scale de-blurring, per histogram.
+
+    The de-blurred quantile of a histogram of mean ``mu`` is
+    ``mu + factor * (q - mu)``, ``q`` its blurred quantile (see
+    :func:`histogram_quantiles`); ``0 < factor <= 1``.
+    """
     centers = bin_centers(edges)
     mean = p @ centers
     within_bin = p @ (np.diff(edges) ** 2 / 12)
     blurred = p @ centers**2 - mean**2 - within_bin  # Sheppard-corrected variance
     sharp = np.maximum(blurred - blur_sigma**2, within_bin)
     factor = np.sqrt(np.clip(sharp / np.maximum(blurred, np.finfo(float).tiny), 0.0, 1.0))
+    return mean, factor
+
+
+def _deblur(quantiles, p, edges, blur_sigma):
+    """Shrink quantiles towards the mean by the location-scale de-blurring factor."""
+    mean, factor = deblur_location_scale(p, edges, blur_sigma)
     return mean[:, None] + factor[:, None] * (quantiles - mean[:, None])
