@@ -74,7 +74,8 @@ class HistogramRegressor(BaseNeuralRegressor):
     al., 2024, "Stop Regressing"). ``predict`` returns the mean of the predicted
     histogram; :meth:`predict_distribution`, :meth:`predict_quantiles` and
     :meth:`predict_interval` expose the whole predictive distribution, which an
-    MSE-trained model does not have.
+    MSE-trained model does not have; :meth:`predict_interval` is calibrated on
+    rows held out of training (``calibration_fraction``).
 
     Target encodings, for a target ``y`` and bin edges ``e_0 < ... < e_m``:
 
@@ -136,6 +137,15 @@ class HistogramRegressor(BaseNeuralRegressor):
         targets starts near their mean; a custom backbone keeps its own
         initialisation.
 
+    calibration_fraction : float in (0, 1) or None, default=0.1
+        Share of the rows held out of training to calibrate
+        :meth:`predict_interval` by split-conformal prediction, so that its
+        intervals hold their coverage on unseen rows even when the network
+        over-fits (its own histogram is then too narrow). With
+        ``early_stopping=True`` the early-stopping validation rows calibrate
+        instead and no further row is held out. ``None`` trains on every row
+        (every non-validation row) and leaves the intervals uncalibrated.
+
     {engine_parameters}
 
     Attributes
@@ -147,6 +157,18 @@ class HistogramRegressor(BaseNeuralRegressor):
 
     sigma_ : ndarray of shape (n_outputs,)
         HL-Gauss standard deviation of each output (NaN for the other encodings).
+
+    target_range_ : ndarray of shape (n_outputs, 2)
+        Range of each output that intervals stay in: the training targets' range
+        with ``support="auto"``, the support otherwise.
+
+    calibration_scores_ : ndarray of shape (n_calibration, n_outputs, 2) or None
+        Conformity scores of the held-out rows with positive weight, for the
+        de-blurred and the blurred histogram (last axis); None without
+        calibration.
+
+    calibration_weights_ : ndarray of shape (n_calibration,) or None
+        Their sample weights (ones without ``sample_weight``).
 
     See Also
     --------
@@ -168,6 +190,25 @@ class HistogramRegressor(BaseNeuralRegressor):
     The encoded targets of the training set are held in memory
     (``n_samples * n_outputs * n_bins`` floats).
 
+    Calibration. A network trained to low cross-entropy on its training rows
+    predicts histograms narrower than the spread on unseen rows, so their
+    quantiles under-cover (81% for a nominal 90% on a large real data set at the
+    default budget). :meth:`predict_interval` is therefore calibrated by
+    split-conformal prediction on held-out rows (``calibration_fraction``, or the
+    early-stopping validation rows): the conformity score of a held-out row is
+    ``|F(y) - 1/2|``, ``F`` its predicted (de-blurred) distribution function
+    (distributional conformal prediction, Chernozhukov et al., 2021), adjusted at
+    the edges of the target range so that it is exactly the smallest interval of
+    the family that holds ``y`` (nested conformal prediction, Gupta et al., 2022).
+    It was chosen over conformalised quantile regression (an additive shift of
+    fixed quantiles, Romano et al., 2019) and over temperature scaling: it
+    calibrates every coverage level from one vector of scores, rescales the
+    interval with the predicted spread (heteroscedastic targets keep adaptive
+    widths), keeps ends inside the target range and a point mass at its edge
+    (exact zeros) a point mass, and has the finite-sample guarantee that
+    temperature scaling lacks. With early stopping the validation rows both
+    choose the epoch and calibrate; that reuse is slightly optimistic in theory.
+
     References
     ----------
     Imani, E. and White, M. (2018). Improving regression performance with
@@ -178,6 +219,12 @@ class HistogramRegressor(BaseNeuralRegressor):
 
     Imani, E., Luedemann, K., Scholnick-Hughes, S., Elelimy, E. and White, M.
     (2024). Investigating the histogram loss in regression. arXiv:2402.13425.
+
+    Chernozhukov, V., Wuthrich, K. and Zhu, Y. (2021). Distributional conformal
+    prediction. PNAS 118(48).
+
+    Gupta, C., Kuchibhotla, A. K. and Ramdas, A. (2022). Nested conformal
+    prediction and quantile out-of-bag ensemble methods. Pattern Recognition 127.
 
     Examples
     --------
