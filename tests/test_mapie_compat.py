@@ -35,9 +35,7 @@ def _coverage(y, intervals):
 )
 def test_split_conformal_regressor_covers_held_out_rows(estimator):
     X, y = _data(3000)
-    model = mapie_regression.SplitConformalRegressor(
-        estimator, confidence_level=0.9, prefit=False
-    )
+    model = mapie_regression.SplitConformalRegressor(estimator, confidence_level=0.9, prefit=False)
     model.fit(X[:1000], y[:1000]).conformalize(X[1000:1500], y[1000:1500])
     prediction, intervals = model.predict_interval(X[1500:])
     assert prediction.shape == (1500,) and intervals.shape == (1500, 2, 1)

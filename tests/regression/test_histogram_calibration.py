@@ -68,9 +68,7 @@ def test_cdf_of_a_uniform_histogram_is_linear():
     )
 
 
-@pytest.mark.parametrize(
-    "coverage, expected", [(0.8, 0.9), (0.5, 0.6), (0.9, 1.0), (0.95, np.inf)]
-)
+@pytest.mark.parametrize("coverage, expected", [(0.8, 0.9), (0.5, 0.6), (0.9, 1.0), (0.95, np.inf)])
 def test_conformal_half_width_is_the_ceil_n_plus_one_rank(coverage, expected):
     # n = 10 scores 0.1, ..., 1.0 (shuffled): rank ceil(coverage * 11).
     scores = np.random.default_rng(0).permutation(np.arange(1, 11) / 10)
@@ -138,7 +136,7 @@ def test_zero_inflated_target_keeps_its_point_mass(given_support):
         assert np.mean(interval[:, 0] == 0.0) > 0.9
     # Where zeros are likely, the 50% interval is the point mass itself.
     point = np.all(model.predict_interval(X[test], 0.5) == 0.0, axis=1)
-    assert 0.1 < np.mean(point) and np.mean(y[test][point] == 0) > 0.5
+    assert np.mean(point) > 0.1 and np.mean(y[test][point] == 0) > 0.5
 
 
 def test_lower_ends_respect_the_target_range():
@@ -175,7 +173,8 @@ def test_held_out_rows_are_the_calibration_fraction_or_the_validation_rows():
     assert model.calibration_scores_.shape == (50, 1, 2)
     stopped = HistogramRegressor(**params, early_stopping=True, validation_fraction=0.3)
     assert stopped.fit(X, y).calibration_scores_.shape == (60, 1, 2)
-    assert HistogramRegressor(**params, calibration_fraction=None).fit(X, y).calibration_scores_ is None
+    uncalibrated = HistogramRegressor(**params, calibration_fraction=None).fit(X, y)
+    assert uncalibrated.calibration_scores_ is None
 
 
 def test_zero_weight_rows_do_not_calibrate():
@@ -204,7 +203,7 @@ def test_a_failed_fit_leaves_the_calibration_as_it_was():
         lambda: model.set_params(calibration_fraction=1.5).fit(X, y),
         lambda: model.set_params(calibration_fraction=0.99).fit(X, y, weight),
     ):
-        with pytest.raises(ValueError, match="calibration_fraction|sample_weight"):
+        with pytest.raises(ValueError, match=r"calibration_fraction|sample_weight"):
             bad()
     model.set_params(calibration_fraction=0.1)
     with pytest.raises(ValueError, match="coverage"):
