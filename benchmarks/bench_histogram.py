@@ -131,12 +131,14 @@ def run_coverage(seed, max_epochs, X_train, y_train, X_test, y_test):
 def coverage_table(n_seeds, quick):
     max_epochs = 20 if quick else HistogramRegressor().max_epochs
     rows = []
+    total = time.perf_counter()
     for name, X, y in coverage_datasets(quick):
         for seed in range(1, n_seeds + 1):
             split = train_test_split(X, y, test_size=0.25, random_state=seed)
             X_train, X_test, y_train, y_test = split
             for result in run_coverage(seed, max_epochs, X_train, y_train, X_test, y_test):
                 rows.append((name, seed, *result))
+            print(f"{name} seed {seed} done ({time.perf_counter() - total:.0f} s)", flush=True)
     columns = ["dataset", "seed", "intervals", "coverage90", "width", "lower<min(y)"]
     frame = pd.DataFrame(rows, columns=columns)
     table = frame.groupby(["dataset", "intervals"], sort=False)[columns[3:]].median()

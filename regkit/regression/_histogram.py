@@ -231,16 +231,18 @@ class HistogramRegressor(BaseNeuralRegressor):
     >>> import numpy as np
     >>> from regkit.regression import HistogramRegressor
     >>> rng = np.random.default_rng(0)
-    >>> X = rng.uniform(-2, 2, size=(300, 1))
-    >>> y = np.sin(2 * X[:, 0]) + 0.1 * rng.standard_normal(300)
+    >>> X = rng.uniform(-2, 2, size=(600, 1))
+    >>> y = np.sin(2 * X[:, 0]) + 0.1 * rng.standard_normal(600)
     >>> model = HistogramRegressor(
     ...     hidden_layer_sizes=(32,), n_bins=30, max_epochs=60, learning_rate=1e-2,
     ...     random_state=0,
-    ... ).fit(X, y)
-    >>> model.score(X, y) > 0.9
+    ... ).fit(X[:400], y[:400])
+    >>> model.score(X[400:], y[400:]) > 0.9
     True
-    >>> model.predict_interval(X[:2], coverage=0.9).shape
-    (2, 2)
+    >>> lower, upper = model.predict_interval(X[400:], coverage=0.9).T
+    >>> covered = np.mean((lower <= y[400:]) & (y[400:] <= upper))  # 0.915
+    >>> bool(0.85 < covered < 0.95)
+    True
     """
 
     _parameter_constraints = {
