@@ -230,3 +230,13 @@ def test_calibration_survives_save_and_load(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert loaded.calibration_scores_.shape == model.calibration_scores_.shape
+
+
+def test_calibrating_a_dataframe_fit_raises_no_feature_name_warning():
+    pandas = pytest.importorskip("pandas")
+    X, y = _heteroscedastic(200, seed=8)
+    frame = pandas.DataFrame(X, columns=[f"x{i}" for i in range(5)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        model = HistogramRegressor(**{**OVERFIT, "max_epochs": 2}).fit(frame, y)
+        assert model.predict_interval(frame).shape == (200, 2)
