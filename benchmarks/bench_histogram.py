@@ -38,7 +38,7 @@ seed redraws a 75/25 train/test split and the models' seeds. Medians over seeds
 seeds were used while developing the calibration). ``--quick`` uses 1000 rows and
 20 epochs. Reduced against the issue's request for speed: the 4000-row cap (randhie
 has 20190 rows, fair 6366); seeds, data sets and default settings are as asked.
-This part takes about 6 CPU-minutes (14 minutes of wall time on a busy machine).
+This part took 843 s of wall time on a busy shared machine.
 
 Usage: python benchmarks/bench_histogram.py [--quick] [--seeds N] [--part {compare,coverage,all}]
 """
