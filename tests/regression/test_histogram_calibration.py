@@ -107,6 +107,31 @@ def test_score_is_the_smallest_half_width_whose_interval_holds_the_target(seed, 
     assert np.all(np.isinf(scores[(y < low) | (y > high)]))
 
 
+@pytest.mark.parametrize("zeros", [0.0, 0.4])
+def test_split_conformal_coverage_holds_for_a_wrong_model(zeros):
+    # A fixed, wrong histogram (uniform over the bins) for targets that are exact
+    # zeros with probability `zeros` and Beta(2, 5) * 8 otherwise. Over many draws
+    # of 19 calibration and 50 test rows, the coverage averages at least 0.9, and
+    # exactly ceil(0.9 * 20) / 20 = 0.9 for continuous scores (no snapping: targets
+    # within `reach` of an edge share a score, and ties make the coverage larger).
+    rng = np.random.default_rng(0)
+    edges = np.linspace(-1.0, 9.0, 21)
+    p = np.full((69, 20), 1 / 20)
+    low, high, reach, blur = 0.0, 8.0, 0.5 if zeros else 0.0, 0.3
+    covered = []
+    for _ in range(1500):
+        y = np.where(rng.uniform(size=69) < zeros, 0.0, 8 * rng.beta(2, 5, size=69))
+        scores = conformity_scores(p[:19], edges, y[:19], blur, low, high, reach)
+        t = conformal_half_width(scores, np.ones(19), 0.9)
+        lower, upper = calibrated_interval(p[19:], edges, blur, t, low, high, reach).T
+        covered.append(np.mean((y[19:] >= lower) & (y[19:] <= upper)))
+    # 1500 draws: the average has a standard deviation of about 0.002.
+    if zeros:
+        assert np.mean(covered) > 0.9 - 0.006
+    else:
+        assert abs(np.mean(covered) - 0.9) < 0.006
+
+
 # --------------------------------------------------------------- the estimator
 def test_intervals_cover_held_out_rows_where_the_network_over_fits():
     X, y = _heteroscedastic(4000, seed=5)
@@ -240,3 +265,18 @@ def test_calibrating_a_dataframe_fit_raises_no_feature_name_warning():
         warnings.simplefilter("error", UserWarning)
         model = HistogramRegressor(**{**OVERFIT, "max_epochs": 2}).fit(frame, y)
         assert model.predict_interval(frame).shape == (200, 2)
+
+
+def test_each_output_is_calibrated_in_its_own_range():
+    X, y = _heteroscedastic(1200, seed=9)
+    Y = np.column_stack([y, np.abs(1000 * y)])
+    model = HistogramRegressor(**{**OVERFIT, "max_epochs": 20}).fit(X[:800], Y[:800])
+    assert model.calibration_scores_.shape == (80, 2, 2)
+    np.testing.assert_allclose(
+        model.target_range_, [[f(Y[:800, j]) for f in (np.min, np.max)] for j in range(2)]
+    )
+    interval = model.predict_interval(X[800:], 0.9)
+    assert interval.shape == (400, 2, 2)
+    assert np.all(interval[:, 1] >= Y[:800, 1].min())  # no negative end for |1000 y|
+    for j in range(2):
+        assert abs(_coverage(interval[:, j], Y[800:, j]) - 0.9) < 0.08
