@@ -574,8 +574,8 @@ class HistogramRegressor(BaseNeuralRegressor):
         of an edge of the target range (``target_range_``) moved onto it: the
         half-width ``t`` is the conformal quantile of the held-out rows'
         conformity scores (see the user guide). On rows exchangeable with the
-        training rows it covers at least ``coverage`` of the targets, and at most
-        ``coverage + 1 / (n_calibration + 1)`` for continuous targets. Ends never
+        training rows it covers at least ``coverage`` of the targets on average,
+        and at most ``coverage + 1 / (n_calibration + 1)`` when no scores tie. Ends never
         leave the target range, and a point mass at an edge (the zeros of a
         non-negative target) stays one. Without calibration (``partial_fit``, or
         ``calibration_fraction=None``) it is ``[Q((1 - coverage) / 2),
