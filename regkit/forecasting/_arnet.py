@@ -6,6 +6,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from regkit.nn import (
@@ -13,7 +14,9 @@ from regkit.nn import (
     ENGINE_ATTRIBUTES,
     ENGINE_PARAMETERS,
     BaseNeuralRegressor,
+    invariant,
     make_mlp,
+    register_estimator,
     weighted_mean,
 )
 from regkit.utils import fill_doc, store_init_params
@@ -141,6 +144,13 @@ def sparsity_penalty(weight, c1=3.0, c2=3.0, smoothing=1e-3):
     return ((2.0 * torch.sigmoid(c1 * root) - 1.0 - floor) / (1.0 - floor)).mean()
 
 
+def _check_ar_layers(ar_layers):
+    sizes = tuple(ar_layers)
+    if not all(isinstance(s, Integral) and s >= 1 for s in sizes):
+        raise ValueError(f"ar_layers must be a sequence of positive ints, got {sizes!r}.")
+    return sizes
+
+
 class _StandardizedLinear(nn.Module):
     """A linear layer on standardised inputs, ``((X - mean) / scale) @ W.T + b``.
 
@@ -158,9 +168,13 @@ class _StandardizedLinear(nn.Module):
 
     def forward(self, X):
         weight = self.weight / self.scale
+        if invariant.is_batch_invariant():
+            bias = self.bias - invariant.linear(self.mean, weight)
+            return invariant.linear(X, weight, bias)
         return nn.functional.linear(X, weight, self.bias - weight @ self.mean)
 
 
+@register_estimator
 @fill_doc(
     arnet_parameters=ARNET_PARAMETERS,
     engine_parameters=ENGINE_PARAMETERS,
@@ -281,24 +295,30 @@ class ARNetRegressor(BaseNeuralRegressor):
         store_init_params(self, locals())
 
     # ----------------------------------------------------------------- engine
+    # Lag-matrix rows are in time order: validate on the most recent ones, as a
+    # forecast would be used, instead of on rows interleaved with training rows.
+    _validation_rows = "last"
+    # Share of the regulariser applied at the current step (see _on_train_step):
+    # outside fit (partial_fit, fine-tuning) it is applied in full.
+    _ramp = 1.0
+
     def _training_budget(self, n_train):
         auto_epochs, auto_batch = auto_budget(n_train)
         max_epochs = auto_epochs if self.max_epochs == "auto" else self.max_epochs
         batch_size = auto_batch if self.batch_size == "auto" else min(self.batch_size, n_train)
-        # The regulariser's ramp is measured in optimiser steps of this fit.
-        self._total_steps = max_epochs * -(-n_train // batch_size)
-        self._step = 0
         return max_epochs, batch_size
 
-    def _split(self, n_samples, generator):
-        if not self.early_stopping:
-            return super()._split(n_samples, generator)
-        # Lag-matrix rows are in time order: validate on the most recent ones, as a
-        # forecast would be used, instead of on rows interleaved with training rows.
-        n_valid = int(np.ceil(self.validation_fraction * n_samples))
-        if n_valid < 1 or n_samples - n_valid < 1:
-            return super()._split(n_samples, generator)  # raises its clear error
-        return torch.arange(n_samples - n_valid), torch.arange(n_samples - n_valid, n_samples)
+    def _on_train_step(self, step, n_steps):
+        # lambda grows quadratically over the first reg_ramp share of fit's steps.
+        ramp_steps = self.reg_ramp * n_steps
+        self._ramp = 1.0 if ramp_steps <= 0 else min(1.0, step / ramp_steps) ** 2
+
+    def _module_spec(self, n_features, n_outputs):
+        return (
+            *super()._module_spec(n_features, n_outputs),
+            _check_ar_layers(self.ar_layers),
+            self.activation,
+        )
 
     def _fit_input_encoder(self, X, sample_weight):
         # One pass without n_samples x n_features temporaries (the lag matrix of a
@@ -310,26 +330,26 @@ class ARNetRegressor(BaseNeuralRegressor):
         variance = np.einsum("i,ij,ij->j", w, X, X) / total - self.x_mean_**2
         scale = np.sqrt(np.maximum(variance, 0.0))
         self.x_scale_ = np.where(scale > self._min_scale, scale, 1.0)
-        sparsity = 1.0 if self.sparsity is None else self.sparsity
-        self.regularization_strength_ = float(self.c_lambda * (1.0 / sparsity - 1.0))
 
     def _build_module(self, n_features, n_outputs):
-        sizes = tuple(self.ar_layers)
-        if not all(isinstance(s, Integral) and s >= 1 for s in sizes):
-            raise ValueError(f"ar_layers must be a sequence of positive ints, got {sizes!r}.")
-        network = make_mlp(n_features, sizes, n_outputs=n_outputs, activation=self.activation)
+        network = make_mlp(
+            n_features,
+            _check_ar_layers(self.ar_layers),
+            n_outputs=n_outputs,
+            activation=self.activation,
+        )
         network[0] = _StandardizedLinear(network[0], self.x_mean_, self.x_scale_)
         return network
 
-    def _has_compatible_module(self, n_features):
-        # The input standardisation lives in the module: a warm start keeps the
-        # weights but must use this fit's statistics.
-        compatible = super()._has_compatible_module(n_features)
-        if compatible:
-            first = self.module_[0]
-            first.mean.copy_(torch.as_tensor(self.x_mean_, dtype=torch.float32))
-            first.scale.copy_(torch.as_tensor(self.x_scale_, dtype=torch.float32))
-        return compatible
+    def _full_lambda(self):
+        sparsity = 1.0 if self.sparsity is None else self.sparsity
+        return float(self.c_lambda * (1.0 / sparsity - 1.0))
+
+    @property
+    def regularization_strength_(self):
+        """The full lambda of the sparsity regulariser (0 without ``sparsity``)."""
+        check_is_fitted(self)
+        return self._full_lambda()
 
     def _loss(self, module, X, y, w):
         residual = module(X) - y
@@ -340,17 +360,13 @@ class ARNetRegressor(BaseNeuralRegressor):
         else:
             per_row = torch.square(residual).mean(dim=1)
         loss = weighted_mean(per_row, w)
-        lam = self.regularization_strength_
+        lam = self._full_lambda()
         if module.training and lam > 0:
-            self._step += 1
-            ramp_steps = self.reg_ramp * self._total_steps
-            ramp = 1.0 if ramp_steps <= 0 else min(1.0, self._step / ramp_steps) ** 2
-            first_layer = module[0].weight
-            loss = loss + lam * ramp * sparsity_penalty(first_layer, self.c1, self.c2)
+            loss = loss + lam * self._ramp * sparsity_penalty(module[0].weight, self.c1, self.c2)
         return loss
 
     def _epoch_extras(self, module, X, y):
-        if self.regularization_strength_ <= 0:
+        if self._full_lambda() <= 0:
             return {}
         with torch.no_grad():
             penalty = sparsity_penalty(module[0].weight, self.c1, self.c2).item()

@@ -1,19 +1,29 @@
 """The one training engine that every neural estimator in regkit shares."""
 
-import time
-import warnings
+import contextlib
+import copy
+import math
 from abc import ABCMeta, abstractmethod
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
 
-from regkit.exceptions import TrainingDivergedError, TrainingInterruptedWarning
 from regkit.nn._device import resolve_device
-from regkit.utils import check_random_seed, fill_doc, store_init_params, validate_params
+from regkit.nn._loop import TensorBatches, run_epochs
+from regkit.nn._random import make_generator, use_generator
+from regkit.nn._scaling import check_float32_columns, standardize, weighted_standardization
+from regkit.nn.invariant import batch_invariant
+from regkit.utils import fill_doc, store_init_params, validate_params
 
 ENGINE_PARAMETERS = """
 max_epochs : int, default=200
@@ -32,8 +42,9 @@ max_epochs : int, default=200
         The optimiser.
 
     lr_schedule : {"constant", "cosine", "onecycle"}, default="constant"
-        Learning-rate schedule over the ``max_epochs * n_batches`` steps: constant,
-        cosine decay to zero, or one-cycle (warm-up then annealing).
+        Learning-rate schedule over the ``max_epochs * n_batches`` steps of ``fit``:
+        constant, cosine decay to zero, or one-cycle (warm-up then annealing).
+        ``partial_fit`` always steps at ``learning_rate``.
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows, stop when the validation loss
@@ -48,7 +59,9 @@ max_epochs : int, default=200
     n_iter_no_change : int or None, default=10
         Patience, in epochs, of the stopping rule. None turns the rule off: training
         runs all ``max_epochs`` (with early stopping, the best epoch's weights are
-        still restored), as a fixed schedule such as ``"onecycle"`` wants.
+        still restored), as a fixed schedule such as ``"onecycle"`` wants. When the
+        rule is on and ``max_epochs`` is reached first, ``fit`` emits a
+        :class:`~sklearn.exceptions.ConvergenceWarning`.
 
     tol : float, default=1e-4
         Smallest decrease of the monitored loss that counts as an improvement.
@@ -61,8 +74,11 @@ max_epochs : int, default=200
         loss, opened and closed inside ``fit``.
 
     warm_start : bool, default=False
-        Reuse the weights of the previous fit as the starting point (the optimiser
-        state and the target scaling are recomputed).
+        When the network of the previous fit fits the data and the parameters
+        (same number of features and targets, same architecture), continue training
+        it, with the target scaling and input statistics of that first fit (as
+        ``partial_fit`` does), and append to ``history_``; the optimiser starts
+        afresh. Otherwise fit from scratch.
 
     callbacks : list of callable or None, default=None
         Each is called after every epoch as ``callback(estimator, record)`` with the
@@ -70,8 +86,9 @@ max_epochs : int, default=200
 
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialisation, dropout, minibatch order and validation
-        split. The same seed gives bit-for-bit the same model on CPU. The global
-        NumPy and torch random states are left untouched.
+        split through a generator owned by the fit: the same seed gives bit-for-bit
+        the same model on CPU, also when fits run in parallel threads. torch's and
+        NumPy's global random states are neither used nor changed.
 """
 
 ENGINE_ATTRIBUTES = """
@@ -80,10 +97,12 @@ module_ : torch.nn.Module
 
     history_ : list of dict
         One record per epoch: ``epoch``, ``train_loss``, ``valid_loss`` (NaN
-        without early stopping), ``seconds``, and any estimator-specific entries.
+        without early stopping), ``seconds``, ``stage`` for epochs run under a
+        named stage (``partial_fit``, ``fine_tune``...), and any
+        estimator-specific entries.
 
     n_iter_ : int
-        Number of epochs run (accumulated over warm starts).
+        Number of epochs run (accumulated over warm starts and ``partial_fit``).
 
     best_epoch_ : int
         Epoch whose weights the model holds (the last one without early stopping).
@@ -128,31 +147,114 @@ def weighted_mean(values, weights=None):
     return (values * weights).sum() / weights.sum()
 
 
+@dataclass
+class TrainingData:
+    """The rows a fit trains on, encoded as the loss sees them, on the training device.
+
+    ``fit`` builds it and passes it to the ``_train`` hook.
+
+    Parameters
+    ----------
+    X, y : Tensor
+        Training inputs (float32) and encoded targets (``_encode_target``).
+    sample_weight : Tensor or None
+        Training weights.
+    X_valid, y_valid, sample_weight_valid : Tensor or None
+        The early-stopping rows (None without early stopping).
+    generator : torch.Generator
+        The fit's generator (see :func:`regkit.nn.make_generator`).
+    """
+
+    X: torch.Tensor
+    y: torch.Tensor
+    sample_weight: torch.Tensor | None
+    X_valid: torch.Tensor | None
+    y_valid: torch.Tensor | None
+    sample_weight_valid: torch.Tensor | None
+    generator: torch.Generator
+
+
+# Outputs beyond this many times sqrt(n) times the encoded targets' range diverged.
+_OUTPUT_BOUND = 100.0
+
+
+def _to_tensor(array, device):
+    return None if array is None else torch.from_numpy(array.astype(np.float32)).to(device)
+
+
+def _copy_state(module):
+    return {key: value.detach().clone() for key, value in module.state_dict().items()}
+
+
 @fill_doc(engine_parameters=ENGINE_PARAMETERS, engine_attributes=ENGINE_ATTRIBUTES)
 class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
-    """Base class of regkit's neural regressors: one training loop, many hooks.
+    """Base class of regkit's neural regressors: one training loop, explicit hooks.
 
     A subclass supplies its network and its loss; the base does the rest
     (validation, target scaling, minibatching, optimisation, early stopping,
     seeding, devices, progress, callbacks, history, pickling and ``save``/``load``).
 
-    Hooks, in the order ``fit`` calls them:
+    ``fit`` runs three stages. **Prepare**: validate, draw the validation split,
+    fit the target and input encoders and build the network (or, with
+    ``warm_start``, keep the previous ones), and encode the rows as tensors.
+    **Train**: ``_train`` runs :func:`regkit.nn.run_epochs`, the loop that every
+    training run shares. **Finish**: the network is left in evaluation mode. If
+    anything fails, the estimator is restored to its state before the call (a
+    first ``fit`` that fails leaves it unfitted). ``partial_fit`` runs one epoch on
+    the given rows with the encoders of its first call; :meth:`fine_tune` trains a
+    copy with another loss on other batches.
 
-    - ``_build_module(n_features, n_outputs)``: return a fresh ``torch.nn.Module``.
-    - ``_fit_target_encoder(y, sample_weight)`` / ``_encode_target(y)``: learn (on the
-      training rows; ``sample_weight`` may be None) and apply the target transformation
-      the loss sees (default: weighted standardisation per output).
-    - ``_fit_input_encoder(X, sample_weight)``: learn what the network needs to know
-      about its inputs, on the training rows (default: nothing).
-    - ``_training_budget(n_train)``: ``(max_epochs, batch_size)`` of this fit
-      (default: the parameters; a subclass may resolve ``"auto"`` values).
-    - ``_loss(module, X, y, w)``: scalar training loss of a minibatch (``w`` is None
-      without sample weights).
-    - ``_epoch_extras(module, X, y)``: extra entries of an epoch's history record.
-    - ``_predict_module(module, X)`` and ``_decode_prediction(output)``: turn the
-      network's output into predictions in the units of ``y``; ``_decode_tensor``
-      is the differentiable twin used by ``predict_tensor`` (override both, or
-      neither).
+    Hooks. A subclass must define the first two; the others have defaults.
+
+    - ``_build_module(n_features, n_outputs)``: return a new ``torch.nn.Module``.
+      Called inside :func:`~regkit.nn.use_generator`: built from
+      :class:`~regkit.nn.Linear`, :class:`~regkit.nn.Dropout` and
+      :func:`~regkit.nn.make_mlp`, its initialisation is seeded by
+      ``random_state`` and its predictions are batch-invariant. ``load`` calls it
+      (through ``_rebuild_module``) to get a network to fill.
+    - ``_loss(module, X, y, w)``: scalar loss of a minibatch (``y`` encoded, ``w``
+      None without sample weights); also the validation loss.
+
+    Then, in the order ``fit`` calls them:
+
+    - ``_module_spec(n_features, n_outputs)``: what the architecture depends on;
+      ``warm_start`` reuses the network only when it is unchanged (default: the
+      two sizes; subclasses add their architecture parameters).
+    - ``_fit_target_encoder(y, sample_weight)`` then ``_encode_target(y)``: learn
+      on the training rows (``sample_weight`` may be None), and apply, the target
+      transformation the loss sees (default: weighted standardisation per output,
+      exact at any finite scale). Skipped, like the next two, when the network is
+      reused (``warm_start``, later ``partial_fit`` calls).
+    - ``_fit_input_encoder(X, sample_weight)``: learn what the network needs to
+      know about its inputs, on the training rows (default: nothing).
+    - ``_build_module``, then ``_initialize_module(module, y, sample_weight)``:
+      data-dependent initialisation of the fresh network, given the encoded
+      training targets (default: nothing).
+    - ``_train(data)``: the training stage, given a :class:`TrainingData`. The
+      default runs :func:`~regkit.nn.run_epochs` once with ``_loss`` and a
+      divergence check of the network's outputs, calling, in turn,
+      ``_training_budget(n_train)`` (``(max_epochs, batch_size)``; a subclass may
+      resolve ``"auto"``), ``_on_train_step(step, n_steps)`` before each
+      optimiser step (for schedules inside the loss, such as AR-Net's regulariser
+      ramp), ``_loss``, and ``_epoch_extras(module, X, y)`` after each epoch
+      (extra entries of its history record). A two-stage model overrides
+      ``_train`` and runs ``run_epochs`` twice, each run with its own loss,
+      parameters and ``stage`` name. ``partial_fit`` runs one epoch with
+      ``_loss`` instead.
+
+    And to predict (``predict``, ``predict_tensor``, the distribution methods):
+
+    - ``_predict_module(module, X)``: the network's output for a float32 tensor
+      (default: ``module(X)``).
+    - ``_decode(output)``: turn that output into float64 predictions in the units
+      of ``y``, in torch, so that ``predict`` (under ``no_grad``) and the
+      differentiable ``predict_tensor`` share one decoder. It runs under
+      :func:`~regkit.nn.batch_invariant`: sums and exponentials over the outputs of
+      a row should use :mod:`regkit.nn.invariant`.
+
+    Class attributes: ``_validation_rows`` (``"random"``, or ``"last"`` for rows in
+    time order) chooses the early-stopping rows; ``_eval_batch_size`` bounds the
+    rows of one forward pass at prediction time.
 
     Parameters
     ----------
@@ -165,6 +267,7 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     See Also
     --------
     regkit.regression.NeuralRegressor : The MSE-trained multilayer perceptron.
+    regkit.nn.run_epochs : The training loop, for other losses and batch sources.
 
     Examples
     --------
@@ -176,7 +279,7 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     ...     def _loss(self, module, X, y, w):
     ...         return weighted_mean((module(X) - y).abs().mean(dim=1), w)
     >>> X = torch.randn(64, 2).numpy()
-    >>> L1Regressor(max_epochs=5, random_state=0).fit(X, X[:, 0]).n_iter_
+    >>> L1Regressor(max_epochs=5, n_iter_no_change=None, random_state=0).fit(X, X[:, 0]).n_iter_
     5
     """
 
@@ -200,6 +303,8 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
 
     # Rows per forward pass at prediction and validation time (bounds memory).
     _eval_batch_size = 8192
+    # Which rows early stopping holds out: "random", or "last" (for rows in time order).
+    _validation_rows = "random"
 
     def __init__(
         self,
@@ -234,37 +339,91 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     def _loss(self, module, X, y, w):
         """Return the scalar loss of one minibatch."""
 
-    def _predict_module(self, module, X):
-        return module(X)
+    def _module_spec(self, n_features, n_outputs):
+        return (int(n_features), int(n_outputs))
 
     def _fit_target_encoder(self, y, sample_weight):
         # Weighted moments: a row with weight 0 must not influence the model at all.
-        self.y_mean_ = np.average(y, axis=0, weights=sample_weight)
-        variance = np.average((y - self.y_mean_) ** 2, axis=0, weights=sample_weight)
-        self.y_scale_ = np.where(variance > 0, np.sqrt(variance), 1.0)
+        self.y_mean_, self.y_scale_ = weighted_standardization(y, sample_weight)
 
     def _encode_target(self, y):
-        return (y - self.y_mean_) / self.y_scale_
+        return standardize(y, self.y_mean_, self.y_scale_)
 
-    def _decode_prediction(self, output):
-        return output * self.y_scale_ + self.y_mean_
+    def _fit_input_encoder(self, X, sample_weight):
+        pass
+
+    def _initialize_module(self, module, y, sample_weight):
+        pass
+
+    def _training_budget(self, n_train):
+        """``(max_epochs, batch_size)`` of this fit, for ``n_train`` training rows."""
+        return self.max_epochs, min(self.batch_size, n_train)
+
+    def _on_train_step(self, step, n_steps):
+        pass
 
     def _epoch_extras(self, module, X, y):
         return {}
 
-    def _fit_input_encoder(self, X, sample_weight):
-        # Learn, on the training rows, what the network needs to know about its
-        # inputs (a subclass may standardise them inside its module); default: nothing.
-        pass
+    def _predict_module(self, module, X):
+        return module(X)
 
-    def _training_budget(self, n_train):
-        """``(max_epochs, batch_size)`` of this fit, for ``n_train`` training rows.
+    def _decode(self, output):
+        scale, mean = (
+            torch.as_tensor(a, dtype=torch.float64, device=output.device)
+            for a in (self.y_scale_, self.y_mean_)
+        )
+        return output.to(torch.float64) * scale + mean
 
-        A subclass may derive them from the data size (for ``"auto"`` parameters).
+    def _train(self, data):
+        max_epochs, batch_size = self._training_budget(len(data.X))
+        validation = None
+        if data.X_valid is not None:
+
+            def validation(module):
+                return self._evaluate_loss(
+                    module, data.X_valid, data.y_valid, data.sample_weight_valid, batch_size
+                )
+
+        run_epochs(
+            self,
+            self.module_,
+            self._loss,
+            TensorBatches(data.X, data.y, data.sample_weight, batch_size=batch_size),
+            generator=data.generator,
+            validation=validation,
+            extras=lambda module: self._epoch_extras(module, data.X, data.y),
+            check=self._output_check(data.X, data.y),
+            on_step=self._on_train_step,
+            max_epochs=max_epochs,
+        )
+
+    def _output_check(self, X, y):
+        """A divergence check of the network's outputs on a few training rows.
+
+        The encoded targets the outputs are trained to match are bounded: a
+        standardised target lies within ``sqrt(n)`` standard deviations of the mean
+        (Samuelson's inequality), a histogram within [0, 1]. Outputs beyond
+        ``_OUTPUT_BOUND * sqrt(n)`` times the largest encoded target mean that the
+        weights have blown up, even when the loss is bounded (CS-IB's kernel loss
+        saturates instead of exploding).
         """
-        return self.max_epochs, min(self.batch_size, n_train)
+        rows = torch.linspace(0, len(X) - 1, min(len(X), 256), device=X.device).round().long()
+        sample = X[rows]
+        bound = _OUTPUT_BOUND * math.sqrt(len(X)) * max(1.0, float(y.abs().max()))
 
-    # ------------------------------------------------------------------- fit
+        def check(module):
+            largest = float(self._predict_module(module, sample).abs().max())
+            if largest <= bound:
+                return None
+            return (
+                f"The network's outputs on training rows reached {largest:.4g} (the encoded "
+                f"targets are at most {float(y.abs().max()):.4g})"
+            )
+
+        return check
+
+    # ------------------------------------------------------------- fit stages
     def fit(self, X, y, sample_weight=None):
         """Train the network.
 
@@ -281,61 +440,290 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         -------
         self : object
             The fitted estimator.
+
+        Raises
+        ------
+        TrainingDivergedError
+            When the loss explodes; the estimator is then as it was before the call.
         """
-        validate_params(self)
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
+        with self._restore_on_error():
+            validate_params(self)
+            X, y, sample_weight = self._validate_training_data(X, y, sample_weight, reset=True)
+            self.device_ = str(resolve_device(self.device))
+            generator = make_generator(self.random_state)
+            train, valid = self._split(len(X), sample_weight, generator)
+            # Without a validation split every row trains: use X itself, not a copy.
+            rows = slice(None) if valid is None else train
+            w_train = None if sample_weight is None else sample_weight[rows]
+            spec = self._module_spec(X.shape[1], self.n_outputs_)
+            reuse = self.warm_start and getattr(self, "_module_built_for", None) == spec
+            if reuse:
+                self.module_.to(torch.device(self.device_))
+            else:
+                self._fit_encoders(X[rows], y[rows], w_train)
+            y_train = self._encode_target(y[rows])
+            if not reuse:
+                self._new_module(X.shape[1], y_train, w_train, generator)
+            valid_part = (None, None, None)
+            if valid is not None:
+                w_valid = None if sample_weight is None else sample_weight[valid]
+                valid_part = self._tensors(X[valid], self._encode_target(y[valid]), w_valid)
+            data = TrainingData(
+                *self._tensors(X[rows], y_train, w_train), *valid_part, generator=generator
+            )
+            self._train(data)
+            # The optimiser and random stream of partial_fit restart after a fit.
+            self.__dict__.pop("_optimizer", None)
+            self.__dict__.pop("_generator_state", None)
+        return self
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train for one epoch on the given rows.
+
+        The first call prepares the model from its rows (target scaling, input
+        statistics, network), as ``fit`` does; later calls keep them, and keep the
+        optimiser's state, so that a stream of calls continues one training run
+        (scikit-learn's convention); each call steps at the current
+        ``learning_rate`` and ``weight_decay``. No validation split is held out, no learning
+        rate schedule applies and no stopping rule is checked. Records are tagged
+        ``stage="partial_fit"``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets; the number of targets must match the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows in the loss.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+
+        Raises
+        ------
+        TrainingDivergedError
+            When the loss explodes; the estimator is then as it was before the call.
+        """
+        first = not hasattr(self, "module_")
+        with self._restore_on_error():
+            if first:
+                validate_params(self)
+            X, y, sample_weight = self._validate_training_data(X, y, sample_weight, reset=first)
+            if "_generator_state" in vars(self):
+                generator = torch.Generator()
+                generator.set_state(torch.from_numpy(self._generator_state.copy()))
+            else:
+                generator = make_generator(self.random_state)
+            if first:
+                self.device_ = str(resolve_device(self.device))
+                self._fit_encoders(X, y, sample_weight)
+            y_encoded = self._encode_target(y)
+            if first:
+                self._new_module(X.shape[1], y_encoded, sample_weight, generator)
+            X_t, y_t, w_t = self._tensors(X, y_encoded, sample_weight)
+            _, batch_size = self._training_budget(len(X))
+            optimizer = getattr(self, "_optimizer", None)
+            if optimizer is not None:  # set_params between calls takes effect
+                for group in optimizer.param_groups:
+                    group.update(lr=self.learning_rate, weight_decay=self.weight_decay)
+            run = run_epochs(
+                self,
+                self.module_,
+                self._loss,
+                TensorBatches(X_t, y_t, w_t, batch_size=batch_size),
+                generator=generator,
+                optimizer=optimizer,
+                stage="partial_fit",
+                max_epochs=1,
+                lr_schedule="constant",
+                n_iter_no_change=None,
+            )
+            self._optimizer = run.optimizer
+            self._generator_state = generator.get_state().numpy().copy()
+        return self
+
+    def fine_tune(
+        self,
+        loss,
+        batches,
+        *,
+        max_epochs,
+        learning_rate=None,
+        params=None,
+        validation=None,
+        reinitialize=False,
+        random_state=None,
+        stage="fine_tune",
+        **settings,
+    ):
+        """A copy of this fitted estimator, trained further with another loss and data.
+
+        The way for library code (unlearning, a second training stage...) to run
+        the engine's loop on a fitted model: the copy keeps this estimator's target
+        scaling, input statistics, device and callbacks, and its ``history_``
+        gains records tagged ``stage``. This estimator is never modified.
+
+        Parameters
+        ----------
+        loss : callable
+            ``loss(module, *batch) -> scalar Tensor``, the batches being what
+            ``batches`` yields. ``self._loss`` is this estimator's own loss.
+        batches : BatchSource
+            Minibatches, for instance a :class:`~regkit.nn.TensorBatches` of
+            tensors from :meth:`encode_tensors` (or a source mixing several).
+        max_epochs : int
+            Epochs to run (the stopping rule may end the run earlier).
+        learning_rate : float, default=None
+            Step size; None uses the estimator's ``learning_rate``.
+        params : callable, default=None
+            ``params(module)`` returns the parameters to train (of the copy's
+            module); None trains every parameter with ``requires_grad=True``.
+        validation : callable, default=None
+            ``validation(module) -> float``, the monitored loss (its best epoch's
+            weights are kept); None monitors the training loss.
+        reinitialize : bool, default=False
+            Train a freshly built network (seeded by ``random_state``) instead of
+            the fitted one; the encoders are kept and ``history_`` starts anew.
+        random_state : int, RandomState instance or None, default=None
+            Seeds this run's batch order and dropout; None uses the estimator's.
+        stage : str, default="fine_tune"
+            Name recorded in ``history_`` and shown on the progress bar.
+        **settings
+            Other engine parameters for this run: ``lr_schedule``,
+            ``weight_decay``, ``n_iter_no_change`` (None runs all ``max_epochs``)
+            and ``tol``.
+
+        Returns
+        -------
+        estimator : same type as self
+            The trained copy.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import torch
+        >>> from regkit.nn import TensorBatches
+        >>> from regkit.regression import NeuralRegressor
+        >>> X = np.random.default_rng(0).standard_normal((100, 2)); y = X[:, 0]
+        >>> model = NeuralRegressor((8,), max_epochs=5, random_state=0).fit(X, y)
+        >>> def l1(module, X, y, w):
+        ...     return (module(X) - y).abs().mean()
+        >>> tuned = model.fine_tune(l1, TensorBatches(*model.encode_tensors(X, y),
+        ...                         batch_size=32), max_epochs=2, n_iter_no_change=None)
+        >>> tuned.n_iter_ - model.n_iter_, tuned.history_[-1]["stage"]
+        (2, 'fine_tune')
+        """
+        check_is_fitted(self)
+        tuned = copy.deepcopy(self)
+        tuned.__dict__.pop("_optimizer", None)
+        generator = make_generator(tuned.random_state if random_state is None else random_state)
+        if reinitialize:
+            with use_generator(generator):
+                module = tuned._build_module(tuned.n_features_in_, tuned.n_outputs_)
+            tuned.module_ = module.to(torch.device(tuned.device_))
+            tuned.history_ = []
+        if learning_rate is not None:
+            settings["learning_rate"] = learning_rate
+        run_epochs(
+            tuned,
+            tuned.module_,
+            loss,
+            batches,
+            generator=generator,
+            params=None if params is None else params(tuned.module_),
+            validation=validation,
+            stage=stage,
+            max_epochs=max_epochs,
+            **settings,
+        )
+        return tuned
+
+    def encode_tensors(self, X, y=None, sample_weight=None):
+        """Rows as the fitted network and its loss see them: tensors on its device.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Targets, encoded with the fitted target encoder (scaling, histograms...).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights.
+
+        Returns
+        -------
+        X : Tensor of shape (n_samples, n_features)
+            Float32 inputs.
+        y : Tensor or None
+            Encoded float32 targets (None without ``y``).
+        sample_weight : Tensor or None
+            Float32 weights (None without them).
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        check_float32_columns(X, getattr(self, "feature_names_in_", None), check_underflow=False)
+        if y is not None:
+            y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+            y = y.reshape(len(y), -1)
+            if len(y) != len(X) or y.shape[1] != self.n_outputs_:
+                raise ValueError(
+                    f"y must have shape ({len(X)}, {self.n_outputs_}) or ({len(X)},), "
+                    f"got {y.shape}."
+                )
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        return self._tensors(X, None if y is None else self._encode_target(y), sample_weight)
+
+    # ---------------------------------------------------------- fit internals
+    def _validate_training_data(self, X, y, sample_weight, reset):
+        X, y = validate_data(
+            self, X, y, reset=reset, multi_output=True, y_numeric=True, dtype=np.float64
+        )
+        check_float32_columns(X, getattr(self, "feature_names_in_", None))
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
-        self._y_1d = y.ndim == 1
-        y = y.reshape(len(y), -1)
-        self.n_outputs_ = y.shape[1]
-        self.device_ = str(resolve_device(self.device))
+        y_2d = y.reshape(len(y), -1)
+        if reset:
+            self._y_1d = y.ndim == 1
+            self.n_outputs_ = y_2d.shape[1]
+        elif y_2d.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {y_2d.shape[1]} target(s) but {type(self).__name__} was first "
+                f"fitted with {self.n_outputs_}."
+            )
+        return X, y_2d, sample_weight
+
+    def _fit_encoders(self, X, y, sample_weight):
+        """Learn the target and input encoders on the training rows."""
+        self._fit_target_encoder(y, sample_weight)
+        self._fit_input_encoder(X, sample_weight)
+
+    def _new_module(self, n_features, y_encoded, sample_weight, generator):
+        """Build, initialise and place a fresh network; start a new history."""
+        with use_generator(generator):
+            module = self._build_module(n_features, self.n_outputs_)
+        self._initialize_module(module, y_encoded, sample_weight)
+        self.module_ = module.to(torch.device(self.device_))
+        self._module_built_for = self._module_spec(n_features, self.n_outputs_)
+        self.history_ = []
+
+    def _tensors(self, X, y_encoded, sample_weight):
         device = torch.device(self.device_)
-        seed = check_random_seed(self.random_state)
-
-        # fork_rng keeps the user's global torch state untouched while dropout and
-        # initialisation draw from our seed.
-        fork_devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=fork_devices):
-            torch.manual_seed(seed)
-            generator = torch.Generator().manual_seed(seed)
-            train_idx, valid_idx = self._split(len(X), generator)
-            rows = train_idx.numpy()
-            self._fit_target_encoder(
-                y[rows], None if sample_weight is None else sample_weight[rows]
-            )
-            # Without a validation split every row trains: pass X itself, not a copy.
-            self._fit_input_encoder(
-                X if valid_idx is None else X[rows],
-                None if sample_weight is None else sample_weight[rows],
-            )
-            target = self._encode_target(y)
-            tensors = [torch.from_numpy(a.astype(np.float32)).to(device) for a in (X, target)]
-            weights = (
-                None
-                if sample_weight is None
-                else torch.as_tensor(sample_weight, dtype=torch.float32, device=device)
-            )
-            if not (self.warm_start and self._has_compatible_module(X.shape[1])):
-                self.module_ = self._build_module(X.shape[1], self.n_outputs_)
-                self.history_ = []
-            self.module_.to(device)
-            self._train(tensors, weights, train_idx, valid_idx, generator)
-        self.module_.eval()
-        return self
-
-    def _has_compatible_module(self, n_features):
-        return hasattr(self, "module_") and getattr(self, "_n_module_inputs", None) == (
-            n_features,
-            self.n_outputs_,
+        return (
+            _to_tensor(X, device),
+            _to_tensor(y_encoded, device),
+            _to_tensor(sample_weight, device),
         )
 
-    def _split(self, n_samples, generator):
-        """Row indices of the training and validation parts (random order)."""
+    def _split(self, n_samples, sample_weight, generator):
+        """Row indices of the training and validation parts (None: no validation)."""
         if not self.early_stopping:
-            return torch.arange(n_samples), None
+            return np.arange(n_samples), None
         n_valid = int(np.ceil(self.validation_fraction * n_samples))
         if n_valid < 1 or n_samples - n_valid < 1:
             raise ValueError(
@@ -343,125 +731,46 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
                 f"n_samples = {n_samples} and validation_fraction = "
                 f"{self.validation_fraction} one part is empty."
             )
-        perm = torch.randperm(n_samples, generator=generator)
-        return perm[n_valid:].sort().values, perm[:n_valid].sort().values
-
-    def _make_optimizer(self, n_steps):
-        cls = torch.optim.AdamW if self.optimizer == "adamw" else torch.optim.Adam
-        params = [p for p in self.module_.parameters() if p.requires_grad]
-        optimizer = cls(params, lr=self.learning_rate, weight_decay=self.weight_decay)
-        if self.lr_schedule == "cosine":
-            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=n_steps)
-        elif self.lr_schedule == "onecycle":
-            scheduler = torch.optim.lr_scheduler.OneCycleLR(
-                optimizer, max_lr=self.learning_rate, total_steps=n_steps
-            )
+        if self._validation_rows == "last":
+            train, valid = np.arange(n_samples - n_valid), np.arange(n_samples - n_valid, n_samples)
         else:
-            scheduler = None
-        return optimizer, scheduler
-
-    def _train(self, tensors, weights, train_idx, valid_idx, generator):
-        X, y = tensors
-        device = X.device
-        train_idx = train_idx.to(device)
-        X_train, y_train = X[train_idx], y[train_idx]
-        w_train = None if weights is None else weights[train_idx]
-        if valid_idx is not None:
-            valid_idx = valid_idx.to(device)
-            valid = (X[valid_idx], y[valid_idx], None if weights is None else weights[valid_idx])
-        n_train = len(X_train)
-        max_epochs, batch_size = self._training_budget(n_train)
-        n_batches = -(-n_train // batch_size)
-        optimizer, scheduler = self._make_optimizer(max_epochs * n_batches)
-        self._n_module_inputs = (X.shape[1], self.n_outputs_)
-
-        monitor = "valid_loss" if valid_idx is not None else "train_loss"
-        best_loss, best_state, stale = np.inf, None, 0
-        first_epoch = len(self.history_) + 1
-        self.best_epoch_ = first_epoch - 1
-        bar = self._progress_bar(max_epochs)
-        module = self.module_
-        epoch = first_epoch - 1
-        try:
-            for epoch in range(first_epoch, first_epoch + max_epochs):
-                start = time.perf_counter()
-                module.train()
-                # Sum losses on the device; one host sync per epoch keeps GPUs busy.
-                total = torch.zeros((), device=device)
-                order = torch.randperm(n_train, generator=generator).to(device)
-                for begin in range(0, n_train, batch_size):
-                    idx = order[begin : begin + batch_size]
-                    wb = None if w_train is None else w_train[idx]
-                    loss = self._loss(module, X_train[idx], y_train[idx], wb)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                    if scheduler is not None:
-                        scheduler.step()
-                    total += loss.detach() * len(idx)
-                train_loss = total.item() / n_train
-                if not np.isfinite(train_loss):
-                    raise TrainingDivergedError(
-                        f"The training loss became {train_loss} at epoch {epoch}: training "
-                        f"diverged. Try a smaller learning_rate (now {self.learning_rate})."
+            perm = torch.randperm(n_samples, generator=generator).numpy()
+            train, valid = np.sort(perm[n_valid:]), np.sort(perm[:n_valid])
+        if sample_weight is not None:
+            for name, rows in (("validation", valid), ("training", train)):
+                if not sample_weight[rows].sum() > 0:
+                    raise ValueError(
+                        f"early_stopping: every {name} row has sample_weight 0, so the "
+                        f"{name} loss is undefined. Give the {name} rows (validation_fraction"
+                        f" = {self.validation_fraction}) some weight, or shuffle the rows."
                     )
-                module.eval()
-                valid_loss = (
-                    np.nan
-                    if valid_idx is None
-                    else self._evaluate_loss(module, *valid, batch_size=batch_size)
-                )
-                record = {
-                    "epoch": epoch,
-                    "train_loss": train_loss,
-                    "valid_loss": valid_loss,
-                    "seconds": time.perf_counter() - start,
-                }
-                record.update(self._epoch_extras(module, X_train, y_train))
-                self.history_.append(record)
-                if bar is not None:
-                    bar.set_postfix(loss=f"{train_loss:.4g}", valid_loss=f"{valid_loss:.4g}")
-                    bar.update()
+        return train, valid
 
-                current = record[monitor]
-                if current < best_loss - self.tol:
-                    stale = 0
-                else:
-                    stale += 1
-                if current < best_loss:
-                    best_loss = current
-                    if valid_idx is not None:
-                        best_state, self.best_epoch_ = _copy_state(module), epoch
-                if valid_idx is None:
-                    self.best_epoch_ = epoch
-                stop_requested = any(
-                    bool(callback(self, record)) for callback in (self.callbacks or [])
-                )
-                patience_over = self.n_iter_no_change is not None and (
-                    stale >= self.n_iter_no_change
-                )
-                if stop_requested or patience_over:
-                    break
-        except KeyboardInterrupt:
-            warnings.warn(
-                f"Training interrupted at epoch {epoch}; keeping the "
-                + ("best weights so far." if best_state is not None else "current weights."),
-                TrainingInterruptedWarning,
-                stacklevel=3,
-            )
-        finally:
-            if bar is not None:
-                bar.close()
-        if best_state is not None:
-            module.load_state_dict(best_state)
-        self.n_iter_ = max(len(self.history_), 1)
+    @contextlib.contextmanager
+    def _restore_on_error(self):
+        """Leave the estimator as it was before the block if the block raises.
 
-    def _progress_bar(self, max_epochs):
-        if not self.verbose:
-            return None
-        from tqdm.auto import tqdm
-
-        return tqdm(total=max_epochs, desc=type(self).__name__, unit="epoch", leave=True)
+        Attributes are restored from a shallow copy; what training changes in place
+        (the network's weights, ``history_``, the optimiser) is copied first.
+        """
+        saved = dict(vars(self))
+        module = saved.get("module_")
+        weights = None if module is None else _copy_state(module)
+        history = list(saved.get("history_", []))
+        optimizer = saved.get("_optimizer")
+        optimizer_state = None if optimizer is None else copy.deepcopy(optimizer.state_dict())
+        try:
+            yield
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(saved)
+            if module is not None:
+                module.load_state_dict(weights)
+            if "history_" in saved:
+                saved["history_"][:] = history
+            if optimizer is not None:
+                optimizer.load_state_dict(optimizer_state)
+            raise
 
     @torch.no_grad()
     def _evaluate_loss(self, module, X, y, w, batch_size):
@@ -472,9 +781,10 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
             sl = slice(begin, begin + step)
             wb = None if w is None else w[sl]
             part = wb.sum().item() if wb is not None else len(X[sl])
-            total += self._loss(module, X[sl], y[sl], wb).item() * part
-            norm += part
-        return total / norm if norm > 0 else np.nan
+            if part > 0:
+                total += self._loss(module, X[sl], y[sl], wb).item() * part
+                norm += part
+        return total / norm
 
     # --------------------------------------------------------------- predict
     def _eval_chunks(self, X):
@@ -484,26 +794,31 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         many rows; every evaluation over NumPy inputs walks ``X`` this way.
         """
         self.module_.eval()
-        device = next(self.module_.parameters()).device
+        device = torch.device(self.device_)
         for begin in range(0, len(X), self._eval_batch_size):
             rows = slice(begin, begin + self._eval_batch_size)
             yield rows, torch.from_numpy(X[rows].astype(np.float32)).to(device)
 
+    def _check_predict_input(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        check_float32_columns(X, getattr(self, "feature_names_in_", None), check_underflow=False)
+        return X
+
     @torch.no_grad()
-    def _forward_numpy(self, X):
-        """Run ``_predict_module`` over ``X`` in chunks; return float64 NumPy output."""
-        outputs = []
-        for _, chunk in self._eval_chunks(X):
-            # One row would take BLAS's matrix-vector path, which rounds differently
-            # from the matrix-matrix one: a row's prediction would then depend on
-            # whether it came alone. Two copies keep it on the matrix-matrix path.
-            single = len(chunk) == 1
-            output = self._predict_module(self.module_, chunk.repeat(2, 1) if single else chunk)
-            outputs.append((output[:1] if single else output).double().cpu().numpy())
-        return np.concatenate(outputs, axis=0)
+    def _forward(self, X):
+        """The network's output for NumPy ``X``, batch-invariant, in chunks (a tensor)."""
+        with batch_invariant():
+            outputs = [
+                self._predict_module(self.module_, chunk) for _, chunk in self._eval_chunks(X)
+            ]
+        return torch.cat(outputs)
 
     def predict(self, X):
         """Predict targets for ``X``.
+
+        Each row's prediction depends on that row only, bit for bit, whatever the
+        other rows and the CPU (see :func:`~regkit.nn.batch_invariant`).
 
         Parameters
         ----------
@@ -515,9 +830,9 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Float64 predictions, shaped like the ``y`` seen in ``fit``.
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        prediction = np.asarray(self._decode_prediction(self._forward_numpy(X)), dtype=np.float64)
+        X = self._check_predict_input(X)
+        with torch.no_grad(), batch_invariant():
+            prediction = self._decode(self._forward(X)).cpu().numpy()
         return prediction.ravel() if self._y_1d else prediction
 
     def predict_tensor(self, X):
@@ -525,7 +840,9 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
 
         For analyses that need gradients with respect to the inputs (adversarial
         perturbations, saliency): no validation, no chunking, no ``no_grad``. The
-        network is used in whatever mode it is in (evaluation mode after ``fit``).
+        network is used in whatever mode it is in (evaluation mode after ``fit``),
+        with the same batch-invariant arithmetic and decoder as :meth:`predict`, so
+        the two agree bit for bit.
 
         Parameters
         ----------
@@ -535,38 +852,21 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         Returns
         -------
         y_pred : Tensor of shape (n_samples, n_outputs)
-            Predictions; differentiable in ``X`` and in the weights.
-
-        Raises
-        ------
-        NotImplementedError
-            For an estimator that decodes its predictions with NumPy only (it
-            overrides ``_decode_prediction`` but not ``_decode_tensor``).
+            Float64 predictions; differentiable in ``X`` and in the weights.
         """
         check_is_fitted(self)
-        return self._decode_tensor(self._predict_module(self.module_, X))
-
-    def _decode_tensor(self, output):
-        """``_decode_prediction`` for tensors; override it with ``_decode_prediction``."""
-        if type(self)._decode_prediction is not BaseNeuralRegressor._decode_prediction:
-            raise NotImplementedError(
-                f"{type(self).__name__} decodes predictions with NumPy only: it defines "
-                "_decode_prediction but no differentiable _decode_tensor."
-            )
-        scale, mean = (
-            torch.as_tensor(a, dtype=output.dtype, device=output.device)
-            for a in (self.y_scale_, self.y_mean_)
-        )
-        return output * scale + mean
+        with batch_invariant():
+            return self._decode(self._predict_module(self.module_, X))
 
     # ----------------------------------------------------------- persistence
     def __getstate__(self):
         state = super().__getstate__()
+        # The optimiser of partial_fit holds references to the weights; it is not
+        # part of the model (partial_fit after unpickling starts a new one).
+        state.pop("_optimizer", None)
         module = state.get("module_")
         if module is not None and any(p.device.type != "cpu" for p in module.parameters()):
             # A model trained on a GPU must unpickle on a machine without one.
-            import copy
-
             state["module_"] = copy.deepcopy(module).to("cpu")
         return state
 
@@ -606,18 +906,19 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
 
         Raises
         ------
-        ValueError
-            If the file is not a regkit model file, or holds another kind of estimator.
+        regkit.exceptions.ModelFileError
+            If the file is not a valid regkit model file, or holds another kind of
+            estimator.
         """
         from regkit.nn._persistence import load_estimator
 
         return load_estimator(path, expected_class=cls)
 
+    def _rebuild_module(self):
+        """A network shaped like the fitted one, for ``load`` to fill."""
+        return self._build_module(self.n_features_in_, self.n_outputs_)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
-
-
-def _copy_state(module):
-    return {key: value.detach().clone() for key, value in module.state_dict().items()}

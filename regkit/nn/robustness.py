@@ -2,9 +2,10 @@
 
 import numpy as np
 import torch
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from regkit.nn._base import BaseNeuralRegressor
+from regkit.nn._metrics import rmse
 
 __all__ = ["fgsm_perturb", "fgsm_rmse"]
 
@@ -58,12 +59,12 @@ def fgsm_perturb(estimator, X, y, eps):
     _check_regressor(estimator)
     if not (np.isscalar(eps) and np.isfinite(eps) and eps >= 0):
         raise ValueError(f"eps must be a non-negative finite number, got {eps!r}.")
-    X = validate_data(estimator, X, reset=False, dtype=np.float64)
+    X = estimator._check_predict_input(X)
     y = np.asarray(y, dtype=np.float64).reshape(len(X), -1)
     directions = []
     for rows, inputs in estimator._eval_chunks(X):
         inputs.requires_grad_(True)
-        target = torch.as_tensor(y[rows], dtype=torch.float32, device=inputs.device)
+        target = torch.as_tensor(y[rows], dtype=torch.float64, device=inputs.device)
         # Rows do not interact in evaluation mode, so the gradient of the summed
         # loss holds every row's own gradient.
         loss = torch.square(estimator.predict_tensor(inputs) - target).sum()
@@ -102,11 +103,7 @@ def fgsm_rmse(estimator, X, y, eps):
     >>> bool(attacked > clean)
     True
     """
+    _check_regressor(estimator)
     radii = np.atleast_1d(np.asarray(eps, dtype=np.float64))
-    y = np.asarray(y, dtype=np.float64)
-    values = []
-    for radius in radii:
-        X_adv = fgsm_perturb(estimator, X, y, radius)
-        error = estimator.predict(X_adv).reshape(len(y), -1) - y.reshape(len(y), -1)
-        values.append(float(np.sqrt(np.mean(error**2))))
+    values = [rmse(y, estimator.predict(fgsm_perturb(estimator, X, y, r))) for r in radii]
     return values[0] if np.ndim(eps) == 0 else np.array(values)

@@ -2,29 +2,33 @@
 
 from numbers import Integral, Real
 
-import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from regkit.nn import (
     ENGINE_ATTRIBUTES,
     ENGINE_PARAMETERS,
     BaseNeuralRegressor,
+    Linear,
     cs_divergence,
     cs_qmi,
+    current_generator,
     make_mlp,
     median_width,
     mlp_width,
+    register_estimator,
 )
+from regkit.nn._metrics import rmse
 from regkit.regression._neural import (
     MLP_CONSTRAINTS,
     MLP_PARAMETERS,
     check_hidden_layer_sizes,
+    mlp_spec,
 )
 from regkit.utils import fill_doc, store_init_params
 
@@ -73,8 +77,8 @@ class CSIBNetwork(nn.Module):
             n_features, hidden_layer_sizes, activation=activation, dropout=dropout
         )
         width = mlp_width(n_features, hidden_layer_sizes)
-        self.mean = nn.Linear(width, representation_size)
-        self.log_var = nn.Linear(width, representation_size) if stochastic else None
+        self.mean = Linear(width, representation_size)
+        self.log_var = Linear(width, representation_size) if stochastic else None
         self.decoder = make_mlp(
             representation_size,
             decoder_layer_sizes,
@@ -84,18 +88,26 @@ class CSIBNetwork(nn.Module):
         )
 
     def encode(self, X, sample=False):
-        """Representation ``t`` of ``X``; noisy only when ``sample`` and stochastic."""
+        """Representation ``t`` of ``X``; noisy only when ``sample`` and stochastic.
+
+        The noise is drawn from the running fit's generator
+        (:func:`regkit.nn.current_generator`).
+        """
         hidden = self.encoder(X)
         t = self.mean(hidden)
         if sample and self.log_var is not None:
             log_var = self.log_var(hidden).clamp(-_LOG_VAR_BOUND, _LOG_VAR_BOUND)
-            t = t + torch.exp(0.5 * log_var) * torch.randn_like(t)
+            noise = torch.randn(
+                t.shape, generator=current_generator(t.device), device=t.device, dtype=t.dtype
+            )
+            t = t + torch.exp(0.5 * log_var) * noise
         return t
 
     def forward(self, X):
         return self.decoder(self.encode(X))
 
 
+@register_estimator
 @fill_doc(
     engine_parameters=ENGINE_PARAMETERS,
     engine_attributes=ENGINE_ATTRIBUTES,
@@ -272,6 +284,15 @@ class CSIBRegressor(BaseNeuralRegressor):
             self.stochastic,
         )
 
+    def _module_spec(self, n_features, n_outputs):
+        return (
+            *super()._module_spec(n_features, n_outputs),
+            *mlp_spec(self),
+            int(self.representation_size),
+            check_hidden_layer_sizes(self.decoder_layer_sizes, "decoder_layer_sizes"),
+            bool(self.stochastic),
+        )
+
     def _widths(self, X, y):
         # Resolved once per batch: both terms share the kernel on x.
         return {
@@ -328,12 +349,7 @@ class CSIBRegressor(BaseNeuralRegressor):
             (conditional CS divergence, nats).
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        y = np.asarray(y, dtype=np.float64).reshape(len(X), -1)
-        device = next(self.module_.parameters()).device
-        X_t, y_t = (
-            torch.from_numpy(a.astype(np.float32)).to(device) for a in (X, self._encode_target(y))
-        )
+        X_t, y_t, _ = self.encode_tensors(X, y)
         self.module_.eval()
         return self._information(self.module_, X_t, y_t)
 
@@ -400,9 +416,9 @@ def csib_beta_sweep(estimator, X, y, betas, *, X_test=None, y_test=None):
         model.fit(X, y)
         X_final = model[:-1].transform(X) if isinstance(model, Pipeline) else X
         row = {"beta": beta, **_final_step(model).information_terms(X_final, y)}
-        row["train_rmse"] = _rmse(y, model.predict(X))
+        row["train_rmse"] = rmse(y, model.predict(X))
         if X_test is not None:
-            row["test_rmse"] = _rmse(y_test, model.predict(X_test))
+            row["test_rmse"] = rmse(y_test, model.predict(X_test))
         rows.append(row)
         models.append(model)
     table = pd.DataFrame(rows)
@@ -411,8 +427,3 @@ def csib_beta_sweep(estimator, X, y, betas, *, X_test=None, y_test=None):
     table.insert(4, "compression_ratio", ratio)
     table.attrs["models"] = models
     return table
-
-
-def _rmse(y_true, y_pred):
-    y_true = np.asarray(y_true, dtype=np.float64).reshape(len(y_pred), -1)
-    return float(np.sqrt(np.mean((y_true - np.asarray(y_pred).reshape(y_true.shape)) ** 2)))

@@ -5,19 +5,18 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from scipy.special import softmax
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 from regkit.nn import (
     ENGINE_ATTRIBUTES,
     ENGINE_PARAMETERS,
     BaseNeuralRegressor,
+    invariant,
     make_mlp,
+    register_estimator,
     weighted_mean,
 )
 from regkit.regression._histogram_encoding import (
-    histogram_mean,
     histogram_quantiles,
     hl_gauss_encode,
     one_hot_encode,
@@ -28,6 +27,7 @@ from regkit.regression._neural import (
     MLP_CONSTRAINTS,
     MLP_PARAMETERS,
     check_hidden_layer_sizes,
+    mlp_spec,
 )
 from regkit.utils import fill_doc, store_init_params
 
@@ -54,6 +54,7 @@ def _check_support(support):
     return vmin, vmax
 
 
+@register_estimator
 @fill_doc(
     engine_parameters=ENGINE_PARAMETERS,
     engine_attributes=ENGINE_ATTRIBUTES,
@@ -231,7 +232,6 @@ class HistogramRegressor(BaseNeuralRegressor):
 
     # ---------------------------------------------------------------- hooks
     def _build_module(self, n_features, n_outputs):
-        self._n_module_bins = self.n_bins
         n_logits = n_outputs * self.n_bins
         if self.backbone is not None:
             module = self.backbone(n_features, n_logits)
@@ -241,28 +241,33 @@ class HistogramRegressor(BaseNeuralRegressor):
                     f"{type(module).__name__} from backbone({n_features}, {n_logits})."
                 )
             return module
-        mlp = make_mlp(
+        return make_mlp(
             n_features,
             check_hidden_layer_sizes(self.hidden_layer_sizes),
             n_outputs=n_logits,
             activation=self.activation,
             dropout=self.dropout,
         )
-        prior = getattr(self, "_prior_logits", None)
-        if prior is not None and prior.size == n_logits:
-            # Start from the marginal histogram of the training targets, as an MSE
-            # model on standardised targets starts near their mean: a uniform start
-            # predicts the middle of the support, far from a skewed target's mass.
-            with torch.no_grad():
-                mlp[-1].bias.copy_(torch.as_tensor(prior.ravel(), dtype=torch.float32))
-        return mlp
 
-    def _has_compatible_module(self, n_features):
+    def _module_spec(self, n_features, n_outputs):
         # A warm start must also keep the number of bins the network was built for.
-        return (
-            super()._has_compatible_module(n_features)
-            and getattr(self, "_n_module_bins", None) == self.n_bins
-        )
+        architecture = mlp_spec(self) if self.backbone is None else ("backbone",)
+        return (*super()._module_spec(n_features, n_outputs), self.n_bins, *architecture)
+
+    def _initialize_module(self, module, y, sample_weight):
+        # Start from the marginal histogram of the training targets, as an MSE model
+        # on standardised targets starts near their mean: a uniform start predicts
+        # the middle of the support, far from a skewed target's mass. A custom
+        # backbone keeps its own initialisation.
+        if self.backbone is not None:
+            return
+        if sample_weight is not None and not np.sum(sample_weight) > 0:
+            sample_weight = None
+        marginal = np.average(y, axis=0, weights=sample_weight)
+        # A little uniform mass keeps every logit finite and every bin reachable.
+        mixed = (1 - _PRIOR_UNIFORM_SHARE) * marginal + _PRIOR_UNIFORM_SHARE / self.n_bins
+        with torch.no_grad():
+            module[-1].bias.copy_(torch.as_tensor(np.log(mixed), dtype=torch.float32))
 
     def _pad_bins(self):
         if self.target_encoding == "hl_gauss":
@@ -291,15 +296,6 @@ class HistogramRegressor(BaseNeuralRegressor):
             if self.target_encoding == "hl_gauss"
             else np.full(y.shape[1], np.nan)
         )
-        self._fit_prior(y, sample_weight)
-
-    def _fit_prior(self, y, sample_weight):
-        if sample_weight is not None and not np.sum(sample_weight) > 0:
-            sample_weight = None
-        marginal = np.average(self._encode(y), axis=0, weights=sample_weight)
-        # A little uniform mass keeps every logit finite and every bin reachable.
-        mixed = (1 - _PRIOR_UNIFORM_SHARE) * marginal + _PRIOR_UNIFORM_SHARE / self.n_bins
-        self._prior_logits = np.log(mixed).reshape(self.n_outputs_, self.n_bins)
 
     def _encode_target(self, y):
         lower, upper = self.bin_edges_[:, 0], self.bin_edges_[:, -1]
@@ -314,9 +310,6 @@ class HistogramRegressor(BaseNeuralRegressor):
                 UserWarning,
                 stacklevel=4,
             )
-        return self._encode(y)
-
-    def _encode(self, y):
         columns = []
         for j, edges in enumerate(self.bin_edges_):
             if self.target_encoding == "hl_gauss":
@@ -328,7 +321,7 @@ class HistogramRegressor(BaseNeuralRegressor):
         return np.concatenate(columns, axis=1)
 
     def _logits(self, module, X):
-        return module(X).reshape(len(X), self.n_outputs_, self.n_bins)
+        return module(X).reshape(len(X), self.n_outputs_, self.bin_edges_.shape[1] - 1)
 
     def _loss(self, module, X, y, w):
         log_p = torch.log_softmax(self._logits(module, X), dim=-1)
@@ -336,21 +329,23 @@ class HistogramRegressor(BaseNeuralRegressor):
         cross_entropy = -(target * log_p).sum(dim=-1).mean(dim=1)
         return weighted_mean(cross_entropy, w)
 
-    def _decode_prediction(self, output):
-        probabilities = self._probabilities(output)
-        return np.stack(
-            [histogram_mean(probabilities[:, j], edges) for j, edges in enumerate(self.bin_edges_)],
-            axis=1,
-        )
-
     def _probabilities(self, output):
-        return softmax(output.reshape(len(output), self.n_outputs_, self.n_bins), axis=-1)
+        """Predicted histograms (float64, batch-invariant) from the network's logits."""
+        logits = output.to(torch.float64).reshape(len(output), *self.bin_edges_[:, 1:].shape)
+        return invariant.softmax(logits)
+
+    def _decode(self, output):
+        edges = self.bin_edges_
+        centers = torch.as_tensor(
+            (edges[:, :-1] + edges[:, 1:]) / 2, dtype=torch.float64, device=output.device
+        )
+        return invariant.tree_sum(self._probabilities(output) * centers)
 
     # ---------------------------------------------------- distribution API
+    @torch.no_grad()
     def _predict_probabilities(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        return self._probabilities(self._forward_numpy(X))
+        X = self._check_predict_input(X)
+        return self._probabilities(self._forward(X)).cpu().numpy()
 
     def predict_distribution(self, X):
         """Predicted histogram of the target for each row of ``X``.

@@ -11,6 +11,7 @@ from regkit.nn import (
     ENGINE_PARAMETERS,
     BaseNeuralRegressor,
     make_mlp,
+    register_estimator,
     weighted_mean,
 )
 from regkit.utils import fill_doc, store_init_params
@@ -45,6 +46,16 @@ def check_hidden_layer_sizes(hidden_layer_sizes, name="hidden_layer_sizes"):
     return sizes
 
 
+def mlp_spec(estimator):
+    """The architecture parameters of an estimator built on :func:`make_mlp`."""
+    return (
+        check_hidden_layer_sizes(estimator.hidden_layer_sizes),
+        estimator.activation,
+        float(estimator.dropout),
+    )
+
+
+@register_estimator
 @fill_doc(
     engine_parameters=ENGINE_PARAMETERS,
     engine_attributes=ENGINE_ATTRIBUTES,
@@ -122,6 +133,10 @@ class NeuralRegressor(BaseNeuralRegressor):
             dropout=self.dropout,
         )
 
+    def _module_spec(self, n_features, n_outputs):
+        return (*super()._module_spec(n_features, n_outputs), *mlp_spec(self))
+
     def _loss(self, module, X, y, w):
-        squared = torch.square(module(X) - y).mean(dim=1)
-        return weighted_mean(squared, w)
+        if w is None:  # the mean over rows of the mean over outputs, fused
+            return torch.nn.functional.mse_loss(module(X), y)
+        return weighted_mean(torch.square(module(X) - y).mean(dim=1), w)

@@ -9,6 +9,9 @@ from regkit.datasets import make_ar_process
 from regkit.forecasting import ARNetRegressor, make_lag_features
 from regkit.forecasting._arnet import auto_budget, sparsity_penalty
 
+# Budgets here are deliberately small.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 
 def _noiseless_ar2():
     # Complex roots of modulus 0.99: a slowly decaying oscillation keeps every row
@@ -82,7 +85,7 @@ def test_reproducible_and_clonable():
 
 def test_early_stopping_validates_on_the_last_rows():
     model = ARNetRegressor(early_stopping=True, validation_fraction=0.2)
-    train, valid = model._split(10, torch.Generator())
+    train, valid = model._split(10, None, torch.Generator())
     assert train.tolist() == list(range(8)) and valid.tolist() == [8, 9]
 
 

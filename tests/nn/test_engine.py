@@ -1,20 +1,21 @@
 """The shared training engine, exercised through NeuralRegressor."""
 
 import copy
-import io
 import pickle
-import warnings
 
-import joblib
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import ConvergenceWarning
 
 from regkit.exceptions import TrainingDivergedError, TrainingInterruptedWarning
-from regkit.nn import BaseNeuralRegressor, load_estimator
+from regkit.nn import BaseNeuralRegressor
 from regkit.regression import NeuralRegressor
 
 FAST = {"hidden_layer_sizes": (16,), "max_epochs": 15, "batch_size": 32, "device": "cpu"}
+
+# Budgets here are deliberately tiny; the warning has its own tests.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 def state_recorder(states):
@@ -41,27 +42,6 @@ def test_same_seed_same_model_bit_for_bit(regression_data):
     np.testing.assert_array_equal(first.predict(X), second.predict(X))
     other = NeuralRegressor(**FAST, random_state=4).fit(X, y)
     assert not np.array_equal(first.predict(X), other.predict(X))
-
-
-@pytest.mark.xfail(
-    strict=False,
-    reason="float32 GEMM kernels differ by batch shape on some CPUs (engine v2 fixes it)",
-)
-def test_a_row_predicted_alone_equals_its_row_in_a_batch(regression_data):
-    X, y = regression_data
-    model = NeuralRegressor(**{**FAST, "hidden_layer_sizes": (16, 8, 16)}, random_state=0)
-    model.fit(X, y)
-    alone = np.concatenate([model.predict(X[i : i + 1]) for i in range(len(X))])
-    np.testing.assert_array_equal(alone, model.predict(X))
-
-
-def test_fit_leaves_global_random_state_alone(regression_data):
-    X, y = regression_data
-    torch.manual_seed(123)
-    expected = torch.rand(3)
-    torch.manual_seed(123)
-    NeuralRegressor(**FAST, dropout=0.2, random_state=0).fit(X, y)
-    np.testing.assert_array_equal(torch.rand(3), expected)
 
 
 def test_dropout_is_seeded(regression_data):
@@ -149,12 +129,10 @@ def test_keyboard_interrupt_keeps_best_weights_and_warns(regression_data):
 
 
 # ------------------------------------------------------------------- divergence
-def test_divergence_names_epoch_and_learning_rate():
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((64, 3)) * 1e20  # float32 overflows in the squared error
-    y = rng.standard_normal(64)
-    with pytest.raises(TrainingDivergedError, match=r"epoch 1.*learning_rate"):
-        NeuralRegressor(**FAST).fit(X, y)
+def test_divergence_names_epoch_and_learning_rate(regression_data):
+    X, y = regression_data
+    with pytest.raises(TrainingDivergedError, match=r"epoch 1.*learning_rate \(now 1000000"):
+        NeuralRegressor(**FAST, learning_rate=1e6, random_state=0).fit(X, y)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
@@ -268,111 +246,6 @@ def test_without_warm_start_refit_starts_over(regression_data):
     np.testing.assert_array_equal(first, second)
 
 
-# ------------------------------------------------------------------ persistence
-def test_pickle_and_joblib_round_trips(regression_data, tmp_path):
-    X, y = regression_data
-    model = NeuralRegressor(**FAST, random_state=0).fit(X, y)
-    expected = model.predict(X)
-    np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict(X), expected)
-    joblib.dump(model, tmp_path / "model.joblib")
-    np.testing.assert_array_equal(joblib.load(tmp_path / "model.joblib").predict(X), expected)
-
-
-def test_save_load_round_trip(regression_data, tmp_path):
-    import pandas as pd
-
-    X, y = regression_data
-    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
-    model = NeuralRegressor(**{**FAST, "hidden_layer_sizes": (8, 4)}, random_state=0).fit(frame, y)
-    path = model.save(tmp_path / "model.safetensors")
-    loaded = NeuralRegressor.load(path)
-    np.testing.assert_array_equal(loaded.predict(frame), model.predict(frame))
-    assert loaded.get_params() == model.get_params()
-    assert isinstance(loaded.get_params()["hidden_layer_sizes"], tuple)
-    np.testing.assert_array_equal(loaded.feature_names_in_, model.feature_names_in_)
-    assert len(loaded.history_) == len(model.history_)
-    for restored, original in zip(loaded.history_, model.history_):
-        assert restored.keys() == original.keys()
-        np.testing.assert_array_equal(list(restored.values()), list(original.values()))
-    assert loaded.n_iter_ == model.n_iter_
-    # The generic loader gives the same estimator.
-    np.testing.assert_array_equal(load_estimator(path).predict(frame), model.predict(frame))
-
-
-def test_save_drops_callbacks_with_a_warning(regression_data, tmp_path):
-    X, y = regression_data
-    model = NeuralRegressor(**FAST, callbacks=[lambda est, rec: None], random_state=0).fit(X, y)
-    with pytest.warns(UserWarning, match="callbacks are not saved"):
-        path = model.save(tmp_path / "model.safetensors")
-    assert NeuralRegressor.load(path).callbacks is None
-
-
-class _Exploit:
-    """Unpickling this object would create a file: proof that code ran."""
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
-
-
-def test_loading_a_pickle_disguised_as_a_model_is_refused(tmp_path):
-    marker = tmp_path / "pwned"
-    path = tmp_path / "model.safetensors"
-    path.write_bytes(pickle.dumps(_Exploit(str(marker))))
-    with pytest.raises(ValueError, match="not a regkit model file"):
-        NeuralRegressor.load(path)
-    assert not marker.exists()
-
-
-def test_torch_save_file_is_refused(tmp_path):
-    path = tmp_path / "model.safetensors"
-    buffer = io.BytesIO()
-    torch.save({"weight": torch.zeros(2)}, buffer)
-    path.write_bytes(buffer.getvalue())
-    with pytest.raises(ValueError, match="not a regkit model file"):
-        NeuralRegressor.load(path)
-
-
-@pytest.mark.parametrize(
-    "class_name",
-    ["os:system", "builtins:eval", "regkit.utils:all_estimators", "sklearn.linear_model:Ridge"],
-)
-def test_model_file_naming_a_foreign_class_is_refused(regression_data, tmp_path, class_name):
-    from safetensors import safe_open
-    from safetensors.torch import save_file
-
-    X, y = regression_data
-    path = NeuralRegressor(**FAST, random_state=0).fit(X, y).save(tmp_path / "ok.safetensors")
-    with safe_open(path, framework="pt") as handle:
-        metadata = dict(handle.metadata())
-        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
-    metadata["class"] = class_name
-    forged = tmp_path / "forged.safetensors"
-    save_file(tensors, forged, metadata=metadata)
-    with pytest.raises(ValueError, match="refusing to load"):
-        load_estimator(forged)
-
-
-def test_load_checks_the_expected_class(regression_data, tmp_path):
-    X, y = regression_data
-    path = NeuralRegressor(**FAST, random_state=0).fit(X, y).save(tmp_path / "m.safetensors")
-
-    class OtherRegressor(NeuralRegressor):
-        pass
-
-    with pytest.raises(ValueError, match="holds a NeuralRegressor"):
-        OtherRegressor.load(path)
-
-
-def test_save_before_fit_is_an_error(tmp_path):
-    from sklearn.exceptions import NotFittedError
-
-    with pytest.raises(NotFittedError):
-        NeuralRegressor().save(tmp_path / "m.safetensors")
-
-
 # ----------------------------------------------------------------- verbose, device
 def test_verbose_shows_a_progress_bar_with_losses(regression_data, capsys):
     X, y = regression_data
@@ -429,8 +302,19 @@ def test_lr_schedules_train(regression_data):
         assert model.score(X, y) > 0.9, schedule
 
 
+@pytest.mark.filterwarnings("error")
 def test_no_warning_on_a_clean_fit(regression_data):
     X, y = regression_data
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        NeuralRegressor(**FAST, random_state=0).fit(X, y).predict(X)
+    # A fixed budget (no stopping rule), and a fit that converges before max_epochs.
+    NeuralRegressor(**FAST, n_iter_no_change=None, random_state=0).fit(X, y).predict(X)
+    model = NeuralRegressor(**{**FAST, "max_epochs": 500}, learning_rate=0.05, random_state=0)
+    assert model.fit(X, y).n_iter_ < 500
+
+
+@pytest.mark.filterwarnings("error")
+def test_convergence_warning_when_max_epochs_cuts_an_improving_fit(regression_data):
+    X, y = regression_data
+    with pytest.warns(ConvergenceWarning, match=r"max_epochs=3.*train_loss.*still improving"):
+        NeuralRegressor(**{**FAST, "max_epochs": 3}, random_state=0).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match="valid_loss"):
+        NeuralRegressor(**{**FAST, "max_epochs": 3}, early_stopping=True, random_state=0).fit(X, y)

@@ -1,4 +1,4 @@
-"""FGSM helpers: the attack direction, its radius, and the estimator surface it uses."""
+"""FGSM helpers and the one differentiable decoder they use (``predict_tensor``)."""
 
 import numpy as np
 import pytest
@@ -56,21 +56,47 @@ def test_predict_tensor_is_differentiable_and_matches_predict(model_and_data):
     model, X, _ = model_and_data
     inputs = torch.tensor(X, dtype=torch.float32, requires_grad=True)
     output = model.predict_tensor(inputs)
-    np.testing.assert_allclose(output.detach().numpy().ravel(), model.predict(X), rtol=1e-5)
+    np.testing.assert_array_equal(output.detach().numpy().ravel(), model.predict(X))
     output.sum().backward()
     assert torch.isfinite(inputs.grad).all() and inputs.grad.abs().sum() > 0
 
 
-def test_numpy_only_decoders_and_bad_input_are_refused(model_and_data):
+def test_every_estimator_is_differentiable_end_to_end(regression_data, make_neural):
+    X, y = regression_data
+    model = make_neural(max_epochs=2, batch_size=32, device="cpu", random_state=0).fit(X, y)
+    inputs = torch.tensor(X[:30], dtype=torch.float32, requires_grad=True)
+    output = model.predict_tensor(inputs)
+    assert output.dtype == torch.float64 and output.shape == (30, 1)
+    np.testing.assert_array_equal(output.detach().numpy().ravel(), model.predict(X[:30]))
+    output.sum().backward()
+    assert torch.isfinite(inputs.grad).all() and inputs.grad.abs().sum() > 0
+
+
+def test_histogram_regressor_supports_fgsm(regression_data):
+    from regkit.regression import HistogramRegressor
+
+    X, y = regression_data
+    model = HistogramRegressor(
+        (32,), n_bins=30, max_epochs=30, learning_rate=1e-2, device="cpu", random_state=0
+    ).fit(X, y)
+    # The gradient of the decoded mean has the sign of a central difference.
+    step = fgsm_perturb(model, X[:20], y[:20], 0.05) - X[:20]
+    h = 1e-3
+    shift = np.zeros_like(X[:20])
+    shift[:, 0] = h
+    gradient = (
+        (model.predict(X[:20] + shift) - y[:20]) ** 2
+        - (model.predict(X[:20] - shift) - y[:20]) ** 2
+    ) / (2 * h)
+    clear = np.abs(gradient) > 1e-3
+    np.testing.assert_array_equal(np.sign(step[clear, 0]), np.sign(gradient[clear]))
+    clean, attacked = fgsm_rmse(model, X, y, eps=[0.0, 0.2])
+    assert clean == pytest.approx(np.sqrt(np.mean((model.predict(X) - y) ** 2)))
+    assert attacked > clean
+
+
+def test_bad_input_is_refused(model_and_data):
     model, X, y = model_and_data
-
-    class NumpyDecoder(NeuralRegressor):
-        def _decode_prediction(self, output):
-            return np.asarray(output) * self.y_scale_ + self.y_mean_
-
-    other = NumpyDecoder((4,), max_epochs=1, device="cpu", random_state=0).fit(X, y)
-    with pytest.raises(NotImplementedError, match="_decode_tensor"):
-        fgsm_perturb(other, X, y, 0.1)
     with pytest.raises(TypeError, match="neural regressor"):
         fgsm_rmse(object(), X, y, 0.1)
     with pytest.raises(ValueError, match="eps"):

@@ -9,6 +9,9 @@ from sklearn.preprocessing import StandardScaler
 from regkit.nn import cs_divergence, cs_qmi
 from regkit.regression import CSIBRegressor, NeuralRegressor, csib_beta_sweep
 
+# Budgets here are deliberately small.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 SMALL = {
     "hidden_layer_sizes": (32,),
     "representation_size": 8,
