@@ -2,6 +2,7 @@
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
@@ -19,6 +20,8 @@ from regkit.unlearning import (
     GaussianUnlearner,
     RetrainUnlearner,
     Rows,
+    relearn_steps,
+    unlearning_report,
 )
 from regkit.unlearning._activations import (
     activation_distance,
@@ -329,3 +332,30 @@ def test_blindspot_parameter_validation(fitted, cohort):
     for params in ({"beta": -1.0}, {"blindspot_epochs": 0}, {"layers": "relu"}):
         with pytest.raises(InvalidParameterError):
             BlindspotUnlearner(**params).unlearn(fitted, *data)
+
+
+# ---------------------------------------------------------------- the report
+def test_anamnesis_index_of_neural_regressors(cohort):
+    # partial_fit is the relearning step; the copies are seeded by the report,
+    # so even a model without random_state relearns the same way every time.
+    X, y, forget = cohort
+    X, y, forget = X[:300], y[:300], forget[:300]
+    original = small_network(NeuralRegressor, max_epochs=30, random_state=None).fit(X, y)
+    data = split(X, y, forget)
+    models = {
+        "original": original,
+        "retrain": RetrainUnlearner().unlearn(original, *data),  # random_state=None
+        "fine-tune": FineTuneUnlearner(random_state=0).unlearn(original, *data),
+    }
+    before = fingerprints(models, X, y)
+    threshold = 1.05 * np.mean(np.abs(original.predict(X[forget]) - y[forget]))
+    kwargs = {"threshold": threshold, "batch_size": 32}
+    steps = [relearn_steps(models["retrain"], *data[:2], X, y, **kwargs) for _ in range(2)]
+    assert steps[0] == steps[1] and 0 < steps[0] < np.inf
+    report = unlearning_report(
+        models, *data, X[:100], y[:100], mia_samples=100, ain_batch_size=32
+    )
+    again = unlearning_report(models, *data, X[:100], y[:100], mia_samples=100, ain_batch_size=32)
+    pd.testing.assert_frame_equal(report, again)
+    assert report.loc["original", "ain"] == 0.0 and report.loc["retrain", "ain"] == 1.0
+    assert fingerprints(models, X, y) == before
