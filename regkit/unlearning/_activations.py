@@ -11,7 +11,6 @@ import contextlib
 import torch
 from torch import nn
 
-
 # Torch's element-wise activation modules (regkit's own activations subclass them).
 # nn.Identity is the "identity" activation of regkit's networks: after a hidden
 # linear layer it marks the end of a hidden block all the same.

@@ -20,7 +20,8 @@ def partial_fit_step(estimator, X, y):
     include regkit's neural regressors (one epoch over the batch, in minibatches
     of their ``batch_size``, continuing one optimiser), scikit-learn's
     ``SGDRegressor`` and ``MLPRegressor`` (one gradient pass over the batch) and
-    :class:`~regkit.unlearning.UnlearnableRidge` (adds the rows exactly). For any other estimator, pass your own step to
+    :class:`~regkit.unlearning.UnlearnableRidge` (adds the rows exactly). For any
+    other estimator, pass your own step to
     :func:`relearn_steps` / :func:`anamnesis_index`: a callable
     ``step(estimator, X_batch, y_batch)`` that trains ``estimator`` in place.
 
@@ -214,9 +215,9 @@ def anamnesis_index(
     and the notebook then reuses the already retrained-and-relearnt gold model for
     the next AIN, which corrupts every value after the first. Here both models
     are deep-copied, the batch order and the copies' own draws are seeded,
-    and the arguments are never modified. The threshold is measured on the rows passed as ``X_forget``; the
-    reference code uses held-out rows of the forgotten cohort, which a random
-    deletion does not define.
+    and the arguments are never modified. The threshold is measured on the
+    rows passed as ``X_forget``; the reference code uses held-out rows of the
+    forgotten cohort, which a random deletion does not define.
 
     Examples
     --------

@@ -12,7 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
-from regkit.nn import BaseNeuralRegressor, TensorBatches, make_generator
+from regkit.nn import BaseNeuralRegressor, make_generator
 from regkit.regression import HistogramRegressor, NeuralRegressor
 from regkit.unlearning import (
     BlindspotUnlearner,
@@ -294,8 +294,8 @@ def test_every_neural_regressor_in_a_pipeline(cohort, cls):
     pipeline = make_pipeline(StandardScaler(), small_network(cls)).fit(X, y)
     before = fingerprints(pipeline)
     for unlearner in DEEP_UNLEARNERS.values():
-        unlearned = clone(unlearner).set_params(random_state=0).unlearn(
-            pipeline, *split(X, y, forget)
+        unlearned = (
+            clone(unlearner).set_params(random_state=0).unlearn(pipeline, *split(X, y, forget))
         )
         assert type(unlearned[-1]) is cls and unlearned[-1] is not pipeline[-1]
         np.testing.assert_array_equal(unlearned[0].mean_, pipeline[0].mean_)
@@ -352,9 +352,7 @@ def test_anamnesis_index_of_neural_regressors(cohort):
     kwargs = {"threshold": threshold, "batch_size": 32}
     steps = [relearn_steps(models["retrain"], *data[:2], X, y, **kwargs) for _ in range(2)]
     assert steps[0] == steps[1] and 0 < steps[0] < np.inf
-    report = unlearning_report(
-        models, *data, X[:100], y[:100], mia_samples=100, ain_batch_size=32
-    )
+    report = unlearning_report(models, *data, X[:100], y[:100], mia_samples=100, ain_batch_size=32)
     again = unlearning_report(models, *data, X[:100], y[:100], mia_samples=100, ain_batch_size=32)
     pd.testing.assert_frame_equal(report, again)
     assert report.loc["original", "ain"] == 0.0 and report.loc["retrain", "ain"] == 1.0
