@@ -40,10 +40,17 @@ class DeepUnlearner(Unlearner):
     loss sees them), the estimator's own loss ``_loss(module, X, y, w)`` and
     :meth:`~regkit.nn.BaseNeuralRegressor.fine_tune`, which trains a deep copy (the
     estimator is never modified). Any other estimator is refused with a
-    ``TypeError``.
+    ``TypeError``. Subclasses with no parameters of their own inherit
+    ``__init__``.
     """
 
     _parameter_constraints = dict(_CONSTRAINTS)
+
+    def __init__(self, *, max_epochs=5, learning_rate=1e-3, batch_size=256, random_state=None):
+        self.max_epochs = max_epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.random_state = random_state
 
     def _check_estimator(self, estimator):
         super()._check_estimator(estimator)

@@ -48,12 +48,6 @@ class FineTuneUnlearner(DeepUnlearner):
     ['unlearn', 'unlearn', 'unlearn', 'unlearn', 'unlearn']
     """
 
-    def __init__(self, *, max_epochs=5, learning_rate=1e-3, batch_size=256, random_state=None):
-        self.max_epochs = max_epochs
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.random_state = random_state
-
     def _unlearn(self, estimator, forget, retain):
         (seed,) = self._seeds(estimator, 1)
         batches = TensorBatches(*encode_rows(estimator, retain), batch_size=self.batch_size)

@@ -87,21 +87,14 @@ class GaussianUnlearner(DeepUnlearner):
     >>> import numpy as np
     >>> from regkit.regression import NeuralRegressor
     >>> from regkit.unlearning import GaussianUnlearner
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.standard_normal((400, 3))
-    >>> y = X @ [1.0, -1.0, 0.5]
-    >>> model = NeuralRegressor((16,), max_epochs=10, n_iter_no_change=None, random_state=0)
-    >>> model = model.fit(X, y)
-    >>> unlearned = GaussianUnlearner(random_state=0).unlearn(model, X[:40], y[:40], X[40:], y[40:])
+    >>> X = np.random.default_rng(0).uniform(-1, 1, (400, 2))
+    >>> y = np.abs(X).sum(axis=1)
+    >>> model = NeuralRegressor((16,), max_epochs=10, n_iter_no_change=None).fit(X, y)
+    >>> gaussian = GaussianUnlearner(max_epochs=2, random_state=0)
+    >>> unlearned = gaussian.unlearn(model, X[y > 1.5], y[y > 1.5], X[y <= 1.5], y[y <= 1.5])
     >>> unlearned.n_iter_ - model.n_iter_
-    5
+    2
     """
-
-    def __init__(self, *, max_epochs=5, learning_rate=1e-3, batch_size=256, random_state=None):
-        self.max_epochs = max_epochs
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.random_state = random_state
 
     def _unlearn(self, estimator, forget, retain):
         noise_seed, unlearn_seed = self._seeds(estimator, 2)
