@@ -28,6 +28,10 @@ forget MAE and membership score within 10 % of the retrained model's and closer 
 them than fine-tuning's and Gaussian's; its Wasserstein distance the lowest of the
 three approximate methods; its seconds at most 1/5 of retraining's.
 
+Reduced versus the issue: RAND HIE is a fixed subsample (above) and each fit has a
+fixed 60-epoch budget, so that the full run (3 datasets, 2 models, 2 requests, 5
+seeds) takes about 15 CPU-minutes in one process. ``seconds`` is wall-clock time.
+
 Run ``python benchmarks/bench_unlearning.py`` (``--jobs 2`` on 2 cores),
 ``--quick`` (diabetes only, 2 seeds, small budgets), ``--seeds N``,
 ``--datasets fair randhie``.
@@ -61,7 +65,7 @@ from regkit.unlearning import (
 )
 
 # RAND HIE is subsampled (a fixed random 6000 of its 20190 rows) to keep the
-# 5-seed run to about an hour on a shared 2-core machine.
+# 5-seed run to about 15 CPU-minutes in one process.
 RANDHIE_ROWS = 6000
 
 
@@ -136,30 +140,48 @@ def one_run(dataset, kind, seed, epochs, mia_samples):
 
 
 def goals(medians):
-    """One line per (dataset, model, request): Blindspot against the goals."""
+    """One line per (dataset, model, request): Blindspot against the goals.
+
+    Each check shows Blindspot's value and the one it is judged against; the
+    relative gap to a reference of 0 is infinite unless Blindspot is 0 too.
+    """
     lines = []
     for key, table in medians.groupby(level=[0, 1, 2]):
         table = table.droplevel([0, 1, 2])
         retrain, blind = table.loc["retrain"], table.loc["blindspot"]
-
-        def gap(method, column, table=table, retrain=retrain):
-            return abs(table.loc[method, column] - retrain[column]) / abs(retrain[column])
-
-        checks = {}
+        checks = []
         for column in ("forget_mae", "mia_score"):
-            gaps = {m: gap(m, column) for m in APPROXIMATE}
-            checks[f"{column} within 10%"] = (gaps["blindspot"] <= 0.10, gaps["blindspot"])
-            checks[f"{column} closest"] = (
-                gaps["blindspot"] <= min(gaps["fine-tune"], gaps["gaussian"]),
-                gaps["blindspot"],
+            target = retrain[column]
+            gaps = {m: abs(table.loc[m, column] - target) for m in APPROXIMATE}
+            relative = gaps["blindspot"] / abs(target) if target else np.inf * gaps["blindspot"]
+            relative = 0.0 if np.isnan(relative) else relative
+            checks.append(
+                (
+                    f"{column} within 10%",
+                    relative <= 0.10,
+                    f"{blind[column]:.3g} vs retrain {target:.3g}, gap {relative:.0%}",
+                )
+            )
+            others = ", ".join(f"{m} {table.loc[m, column]:.3g}" for m in APPROXIMATE[:2])
+            checks.append(
+                (
+                    f"{column} closest",
+                    gaps["blindspot"] <= min(gaps["fine-tune"], gaps["gaussian"]),
+                    others,
+                )
             )
         w = table.loc[list(APPROXIMATE), "forget_wasserstein"]
-        checks["W lowest"] = (w.idxmin() == "blindspot", blind["forget_wasserstein"])
+        checks.append(
+            (
+                "W lowest",
+                w.idxmin() == "blindspot",
+                ", ".join(f"{m} {value:.3g}" for m, value in w.items()),
+            )
+        )
         ratio = blind["seconds"] / retrain["seconds"]
-        checks["<= 1/5 time"] = (ratio <= 0.2, ratio)
-        met = ", ".join(
-            f"{name}: {'met' if ok else 'MISSED'} ({value:.3g})"
-            for name, (ok, value) in checks.items()
+        checks.append(("<= 1/5 time", ratio <= 0.2, f"ratio {ratio:.2f}"))
+        met = "; ".join(
+            f"{name}: {'met' if ok else 'MISSED'} ({detail})" for name, ok, detail in checks
         )
         lines.append(f"- {' / '.join(key)}: {met}")
     return lines
@@ -201,7 +223,7 @@ def main():
     ].median()
     print(f"Medians over seeds {list(seeds)}; {epochs} epochs per fit.\n")
     print(markdown(medians))
-    print("\nGoals (Blindspot; relative gaps to the retrained model in parentheses):\n")
+    print("\nGoals (Blindspot; in parentheses the values each check compares):\n")
     print("\n".join(goals(medians)))
 
 
