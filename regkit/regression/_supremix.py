@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 from torch import nn
 
 from regkit.nn import (
@@ -383,13 +383,17 @@ callable or None, default="gaussian+feature_dropout"
 
     # ------------------------------------------------------------------ data
     def _validate_training_data(self, X, y, sample_weight, reset):
-        X, y, sample_weight = super()._validate_training_data(X, y, sample_weight, reset)
-        if y.shape[1] != 1:
-            raise ValueError(
-                f"{type(self).__name__} supports a single target (its contrastive losses "
-                f"compare scalar labels); y has {y.shape[1]} columns."
-            )
-        return X, y, sample_weight
+        # A single target (the contrastive losses compare scalar labels); a column
+        # vector is accepted with scikit-learn's DataConversionWarning.
+        if y is not None:
+            y = check_array(y, ensure_2d=False, dtype=None, ensure_all_finite=False, input_name="y")
+            if y.ndim == 2 and y.shape[1] != 1:
+                raise ValueError(
+                    f"{type(self).__name__} supports a single target (its contrastive losses "
+                    f"compare scalar labels); y has {y.shape[1]} columns."
+                )
+            y = column_or_1d(y, warn=True)
+        return super()._validate_training_data(X, y, sample_weight, reset)
 
     def _fit_input_encoder(self, X, sample_weight):
         # The scales of the built-in augmentations (float64; X is finite and
