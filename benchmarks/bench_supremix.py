@@ -118,9 +118,7 @@ def make_model(label, seed, quick, setting=SUPREMIX):
     if label == "MSE":
         return NeuralRegressor((*ENCODER, EMBEDDING), max_epochs=pretrain + max_epochs, **engine)
     if label == "HL-Gauss":
-        return HistogramRegressor(
-            (*ENCODER, EMBEDDING), max_epochs=pretrain + max_epochs, **engine
-        )
+        return HistogramRegressor((*ENCODER, EMBEDDING), max_epochs=pretrain + max_epochs, **engine)
     loss = CONTRASTIVE[label]
     setting = dict(setting)
     engine["learning_rate"] = SECOND_STAGE_LR[setting["head"]]

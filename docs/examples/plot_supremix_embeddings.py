@@ -87,9 +87,7 @@ fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
 order = np.argsort(y_test)  # draw the rare large targets last, on top
 for ax, (name, Z) in zip(axes, embeddings.items()):
     points = PCA(n_components=2).fit_transform(Z)[order]
-    scatter = ax.scatter(
-        points[:, 0], points[:, 1], c=np.log1p(y_test[order]), s=8, cmap="viridis"
-    )
+    scatter = ax.scatter(points[:, 0], points[:, 1], c=np.log1p(y_test[order]), s=8, cmap="viridis")
     ax.set(title=f"{name}\nSpearman ordinality {ordinality(Z, y_test):.2f}")
     ax.set(xlabel="first principal component", ylabel="second principal component")
 fig.colorbar(scatter, ax=axes, label="log(1 + doctor visits)")

@@ -106,7 +106,7 @@ def _check_beta(beta):
     mlp_parameters=MLP_PARAMETERS,
 )
 class SupReMixRegressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseNeuralRegressor):
-    r"""Supervised contrastive regression with mixup-made hard pairs (SupReMix).
+    """Supervised contrastive regression with mixup-made hard pairs (SupReMix).
 
     Training has two stages (Wu et al., "Mixup Your Own Pairs", arXiv 2309.16633):
 
@@ -146,7 +146,7 @@ class SupReMixRegressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseN
         Output width of the projection head (``embedding_size`` wide hidden
         layer, then this), on which the contrastive loss is taken.
 
-    activation : {{"relu", "gelu", "silu", "tanh", "elu", "leaky_relu", "identity"}}, \
+    activation : {"relu", "gelu", "silu", "tanh", "elu", "leaky_relu", "identity"}, \
 default="relu"
         Non-linearity after each layer of the encoder and the head's hidden layer.
 
@@ -154,7 +154,7 @@ default="relu"
         Dropout probability after each activation of the encoder (while the
         encoder trains).
 
-    loss : {{"supremix", "rnc", "supcon", "supcr"}}, default="supremix"
+    loss : {"supremix", "rnc", "supcon", "supcr"}, default="supremix"
         Contrastive loss of the pretraining stage: SupReMix
         (:func:`~regkit.nn.supremix_loss`), Rank-N-Contrast
         (:func:`~regkit.nn.rnc_loss`, on raw projections, not normalised), or
@@ -163,7 +163,7 @@ default="relu"
         name for this baseline; note that the RNC paper was first titled
         "Supervised Contrastive Regression" (SupCR).
 
-    head : {{"linear", "finetune"}}, default="linear"
+    head : {"linear", "finetune"}, default="linear"
         Second stage: a linear probe on the frozen encoder, or fine-tuning of
         encoder and linear layer together.
 
@@ -180,7 +180,7 @@ default="relu"
         Parameters of the Beta law of the anchor's share in a hard negative of
         SupReMix (what the reference code draws).
 
-    distance : {{"l1", "l2"}} or None, default="l1"
+    distance : {"l1", "l2"} or None, default="l1"
         Label-distance weighting of SupReMix and SupCon: weights
         ``1 + |u_a - u_i|`` or ``1 + (u_a - u_i)^2`` in standardised targets;
         None weights every term 1.
@@ -188,7 +188,7 @@ default="relu"
     n_positive_mixtures : int, default=32
         Hard positives of SupReMix drawn per anchor; 0 turns them off.
 
-    augment : {{"gaussian", "feature_dropout", "gaussian+feature_dropout"}}, \
+    augment : {"gaussian", "feature_dropout", "gaussian+feature_dropout"}, \
 callable or None, default="gaussian+feature_dropout"
         How the two views of a row are made. ``"gaussian"`` adds Gaussian noise
         of ``augment_noise`` training standard deviations to each feature;
@@ -275,15 +275,16 @@ callable or None, default="gaussian+feature_dropout"
     >>> from sklearn.datasets import make_regression
     >>> from regkit.regression import SupReMixRegressor
     >>> X, y = make_regression(n_samples=300, n_features=5, noise=1.0, random_state=0)
-    >>> model = SupReMixRegressor((32,), embedding_size=16, pretrain_epochs=5,
-    ...                           max_epochs=60, learning_rate=1e-2, random_state=0)
+    >>> model = SupReMixRegressor((32,), embedding_size=16, pretrain_epochs=10,
+    ...                           pretrain_learning_rate=1e-2, max_epochs=100,
+    ...                           learning_rate=1e-2, n_iter_no_change=None, random_state=0)
     >>> model.fit(X, y).score(X, y) > 0.9
     True
     >>> model.transform(X[:3]).shape
     (3, 16)
     >>> model.get_feature_names_out()[:2].tolist()
     ['supremixregressor0', 'supremixregressor1']
-    >>> sorted({{record["stage"] for record in model.history_}})
+    >>> sorted({record["stage"] for record in model.history_})
     ['pretrain', 'probe']
     """
 

@@ -97,7 +97,7 @@ def test_finetune_stage_trains_encoder_and_probe(regression_data):
     )
     model.fit(X, y)
     assert [stage for stage, _, _ in probe.seen] == ["pretrain"] * 3 + ["finetune"] * 4
-    for stage, gradient, _ in probe.seen[3:]:
+    for _, gradient, _ in probe.seen[3:]:
         assert all(gradient["encoder"]) and all(gradient["probe"])
         assert not any(gradient["projection"])  # the head is not part of the regressor
     assert not _same_state(encoders[2], encoders[-1])
@@ -337,7 +337,7 @@ def test_a_failed_refit_keeps_the_previous_model(regression_data):
 
 def test_several_targets_are_refused(regression_data):
     X, y = regression_data
-    with pytest.raises(ValueError, match="supports a single target.*y has 2 columns"):
+    with pytest.raises(ValueError, match=r"supports a single target.*y has 2 columns"):
         _model().fit(X, np.c_[y, y])
     # A single target given as a column is accepted, with scikit-learn's warning.
     with pytest.warns(DataConversionWarning, match="column-vector y"):
