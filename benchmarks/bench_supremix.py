@@ -81,11 +81,18 @@ CONTRASTIVE = {"SupReMix": "supremix", "RNC": "rnc", "SupCon": "supcon"}
 MODELS = (*CONTRASTIVE, "MSE", "HL-Gauss")
 # A linear probe on a frozen encoder takes larger steps (the reference: 0.1).
 SECOND_STAGE_LR = {"linear": 1e-2, "finetune": 1e-3}
-SEARCH_GRID = {
-    "head": ["linear", "finetune"],
-    "temperature": [0.2, 0.5],
-    "window": [0.5, 1.0],
+# The tuning rounds of --search (each a grid); the second refines the first's best.
+SEARCH_ROUNDS = {
+    1: {"head": ["linear", "finetune"], "temperature": [0.2, 0.5], "window": [0.5, 1.0]},
+    2: {
+        "head": ["finetune"],
+        "temperature": [0.5],
+        "window": [0.5, 1.0],
+        "pretrain_learning_rate": [1e-3, 3e-3],
+        "augment_noise": [0.05, 0.1],
+    },
 }
+SETTING_NAMES = sorted({name for grid in SEARCH_ROUNDS.values() for name in grid})
 SEARCH_SEEDS = (100, 101, 102)
 RARE_SHARE, N_BINS, N_PAIRS = 0.02, 20, 2000
 
@@ -129,9 +136,8 @@ def make_model(label, seed, quick, setting=SUPREMIX):
         embedding_size=EMBEDDING,
         loss=loss,
         pretrain_epochs=pretrain,
-        pretrain_learning_rate=PRETRAIN_LR,
         max_epochs=max_epochs,
-        **setting,
+        **{"pretrain_learning_rate": PRETRAIN_LR, **setting},
         **engine,
     )
 
@@ -184,7 +190,7 @@ def evaluate(task):
         "dataset": dataset,
         "model": label,
         "seed": seed,
-        **{key: setting.get(key) for key in SEARCH_GRID},
+        **{key: setting.get(key) for key in SETTING_NAMES},
         "rmse": np.sqrt(np.mean(errors**2)),
         "mae": np.mean(np.abs(errors)),
         "rare mae": np.mean(np.abs(errors[rare])) if rare.any() else np.nan,
@@ -264,21 +270,24 @@ def goals(table):
     return "\n".join(lines)
 
 
-def search(jobs, quick):
-    """Every grid setting of SupReMix on the search seeds, against MSE on the same splits."""
-    names = list(SEARCH_GRID)
-    grid = [dict(zip(names, values)) for values in itertools.product(*SEARCH_GRID.values())]
+def search(round_, jobs, quick):
+    """Every setting of a grid on the search seeds, against MSE on the same splits."""
+    grid = SEARCH_ROUNDS[round_]
+    names = list(grid)
+    settings = [dict(zip(names, values)) for values in itertools.product(*grid.values())]
     tasks = [(d, s, "MSE", {}, quick) for d in DATASETS for s in SEARCH_SEEDS]
-    tasks += [(d, s, "SupReMix", g, quick) for g in grid for d in DATASETS for s in SEARCH_SEEDS]
+    tasks += [
+        (d, s, "SupReMix", g, quick) for g in settings for d in DATASETS for s in SEARCH_SEEDS
+    ]
     results = run_tasks(tasks, jobs)
     mse = results[results["model"] == "MSE"].set_index(["dataset", "seed"])
     rows = results[results["model"] == "SupReMix"].set_index(["dataset", "seed"])
     for metric in ("mae", "rare mae"):
         rows[f"{metric} / MSE"] = rows[metric] / mse[metric].reindex(rows.index)
-    rows = rows.reset_index()
-    summary = rows.groupby([*names, "dataset"])[["mae / MSE", "rare mae / MSE"]].median()
-    summary = summary.unstack("dataset")
-    summary["worst mae / MSE"] = summary["mae / MSE"].max(axis=1)
+    medians = rows.reset_index().groupby([*names, "dataset"])[["mae / MSE", "rare mae / MSE"]]
+    summary = medians.median().unstack("dataset")
+    summary.columns = [f"{metric} {dataset}" for metric, dataset in summary.columns]
+    summary["worst mae / MSE"] = summary[[f"mae / MSE {d}" for d in DATASETS]].max(axis=1)
     return summary.sort_values("worst mae / MSE")
 
 
@@ -287,13 +296,15 @@ def main():
     parser.add_argument("--quick", action="store_true", help="400 rows, 1 seed, few epochs")
     parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5)")
     parser.add_argument("--jobs", type=int, default=1, help="fits in parallel processes")
-    parser.add_argument("--search", action="store_true", help="tuning grid on seeds 100-102")
+    parser.add_argument(
+        "--search", type=int, choices=sorted(SEARCH_ROUNDS), help="a tuning round (seeds 100-102)"
+    )
     args = parser.parse_args()
     pd.set_option("display.width", 250)
     start = time.perf_counter()
     if args.search:
-        print(f"Search seeds {list(SEARCH_SEEDS)}: median over seeds of SupReMix / MSE")
-        print(markdown(search(args.jobs, args.quick)))
+        print(f"Search round {args.search}, seeds {list(SEARCH_SEEDS)}: medians of SupReMix / MSE")
+        print(markdown(search(args.search, args.jobs, args.quick)))
         print(f"\n{time.perf_counter() - start:.0f} s")
         return
     seeds = range(args.seeds or (1 if args.quick else 5))
