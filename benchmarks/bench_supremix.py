@@ -41,16 +41,25 @@ each model's MAE (and rare MAE) divided by SupReMix's on the same split, and the
 number of seeds on which SupReMix had the lower one.
 
 The SupReMix setting (``SUPREMIX``) was chosen with ``--search`` on seeds 100-102
-(other splits and initialisations than the reported seeds 0-4) over the grid in
-``SEARCH_GRID``; the contrastive baselines share the head, augmentations,
-temperature (RNC: its reference temperature 2 on unnormalised embeddings, as its
-scale differs) and budget.
+(other splits and initialisations than the reported seeds 0-4) over the grids in
+``SEARCH_ROUNDS``, and fixed before the reported seeds were run; the contrastive
+baselines share the head, augmentations, temperature (RNC: its reference
+temperature 2 on unnormalised embeddings, as its scale differs) and budget.
+
+Reduced against the issue, to fit about 20 CPU-minutes in one process on the
+shared 2-core box: small tabular datasets instead of the paper's image and text
+benchmarks (and randhie subsampled to 4,000 rows), a 2-layer MLP encoder, 30
+pretraining epochs instead of the reference's 100 (the second stage up to 150,
+with early stopping). The reported run (5 seeds, one process, one thread) takes
+about 4 CPU-minutes. Accuracy columns are deterministic given the seeds; the
+seconds columns are single-run medians over epochs and seeds, noisy on a shared
+machine, to be read as ratios.
 
 Usage::
 
-    python benchmarks/bench_supremix.py --jobs 2            # 5 seeds, ~25 minutes on 2 cores
+    python benchmarks/bench_supremix.py                     # 5 seeds, one process
     python benchmarks/bench_supremix.py --quick             # smoke run, 400 rows, 1 seed
-    python benchmarks/bench_supremix.py --search --jobs 2   # the tuning grid (seeds 100-102)
+    python benchmarks/bench_supremix.py --search 1          # a tuning round (seeds 100-102)
 """
 
 import argparse
