@@ -100,6 +100,14 @@ SEARCH_ROUNDS = {
         "pretrain_learning_rate": [1e-3, 3e-3],
         "augment_noise": [0.05, 0.1],
     },
+    # Longer pretraining (the reference's 100 epochs) and the squared label distance.
+    3: {
+        "head": ["finetune"],
+        "temperature": [0.5],
+        "window": [0.5],
+        "pretrain_epochs": [30, 100],
+        "distance": ["l1", "l2"],
+    },
 }
 SETTING_NAMES = sorted({name for grid in SEARCH_ROUNDS.values() for name in grid})
 SEARCH_SEEDS = (100, 101, 102)
@@ -121,7 +129,9 @@ def load(name, quick):
 
 
 def make_model(label, seed, quick, setting=SUPREMIX):
-    pretrain, max_epochs = (3, 10) if quick else (PRETRAIN_EPOCHS, MAX_EPOCHS)
+    setting = dict(setting)
+    pretrain = setting.pop("pretrain_epochs", PRETRAIN_EPOCHS)
+    pretrain, max_epochs = (3, 10) if quick else (pretrain, MAX_EPOCHS)
     engine = {
         "batch_size": 128,
         "learning_rate": 1e-3,
@@ -136,7 +146,6 @@ def make_model(label, seed, quick, setting=SUPREMIX):
     if label == "HL-Gauss":
         return HistogramRegressor((*ENCODER, EMBEDDING), max_epochs=pretrain + max_epochs, **engine)
     loss = CONTRASTIVE[label]
-    setting = dict(setting)
     engine["learning_rate"] = SECOND_STAGE_LR[setting["head"]]
     if loss == "rnc":  # its own temperature: scores are distances, not cosines
         setting["temperature"] = None
@@ -320,9 +329,11 @@ def main():
     tasks = [(d, s, m, SUPREMIX, args.quick) for d in DATASETS for s in seeds for m in MODELS]
     results = run_tasks(tasks, args.jobs)
     table = medians(results)
+    setting = {"pretrain_epochs": PRETRAIN_EPOCHS, "pretrain_learning_rate": PRETRAIN_LR}
+    setting.update(SUPREMIX)
     print(
-        f"SupReMix setting {SUPREMIX}; pretraining {PRETRAIN_EPOCHS} epochs at lr {PRETRAIN_LR}; "
-        f"seeds {list(seeds)}; rare: bins with < {RARE_SHARE:.0%} of the training rows"
+        f"SupReMix setting {setting}; seeds {list(seeds)}; "
+        f"rare: bins with < {RARE_SHARE:.0%} of the training rows"
     )
     print("\nMedians over seeds (rare rows per split: ", end="")
     print(results.groupby("dataset")["rare rows"].median().to_dict(), ")")
