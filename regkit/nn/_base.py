@@ -246,6 +246,9 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
       None; possibly no rows): the early-stopping validation rows and any row a
       subclass's ``_split`` keeps out of both parts (default: nothing). Not called
       by ``partial_fit``.
+    - ``_forget_held_out()``: drop what ``_fit_held_out`` learned, because the
+      network has changed since: called after ``partial_fit`` and on the copy
+      that :meth:`fine_tune` trains (default: nothing).
 
     And to predict (``predict``, ``predict_tensor``, the distribution methods):
 
@@ -368,6 +371,9 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         pass
 
     def _fit_held_out(self, X, y, sample_weight):
+        pass
+
+    def _forget_held_out(self):
         pass
 
     def _epoch_extras(self, module, X, y):
@@ -555,6 +561,7 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
             )
             self._optimizer = run.optimizer
             self._generator_state = generator.get_state().numpy().copy()
+            self._forget_held_out()
         return self
 
     def fine_tune(
@@ -631,6 +638,7 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         check_is_fitted(self)
         tuned = copy.deepcopy(self)
         tuned.__dict__.pop("_optimizer", None)
+        tuned._forget_held_out()
         generator = make_generator(tuned.random_state if random_state is None else random_state)
         if reinitialize:
             with use_generator(generator):

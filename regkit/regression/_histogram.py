@@ -438,31 +438,9 @@ class HistogramRegressor(BaseNeuralRegressor):
                     )
         self.calibration_scores_, self.calibration_weights_ = scores, weights
 
-    def partial_fit(self, X, y, sample_weight=None):
-        """Train for one epoch on the given rows; intervals are no longer calibrated.
-
-        See :meth:`regkit.nn.BaseNeuralRegressor.partial_fit`. No row is held out,
-        so the conformal calibration of a previous ``fit`` (which no longer
-        describes the network) is dropped: :meth:`predict_interval` then returns
-        the network's own quantiles.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The rows of this epoch.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Their targets, as many per row as in the first call.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Their non-negative weights.
-
-        Returns
-        -------
-        self : HistogramRegressor
-            This estimator, trained one more epoch.
-        """
-        super().partial_fit(X, y, sample_weight)
+    def _forget_held_out(self):
+        # partial_fit and fine_tune change the network: the scores no longer describe it.
         self.calibration_scores_ = self.calibration_weights_ = None
-        return self
 
     def _logits(self, module, X):
         return module(X).reshape(len(X), self.n_outputs_, self.bin_edges_.shape[1] - 1)
@@ -568,19 +546,19 @@ class HistogramRegressor(BaseNeuralRegressor):
         """Central prediction interval, calibrated on rows the network did not train on.
 
         With ``calibration_fraction`` set (the default) the interval is the
-        split-conformal one of the nested family
-        ``[Q(1/2 - t), Q(1/2 + t)]``, ``Q`` the row's quantile function
-        (:meth:`predict_quantiles`), with ends within ``max(bin width, 2 sigma_)``
-        of an edge of the target range (``target_range_``) moved onto it: the
-        half-width ``t`` is the conformal quantile of the held-out rows'
-        conformity scores (see the user guide). On rows exchangeable with the
-        training rows it covers at least ``coverage`` of the targets on average,
-        and at most ``coverage + 1 / (n_calibration + 1)`` when no scores tie. Ends never
-        leave the target range, and a point mass at an edge (the zeros of a
-        non-negative target) stays one. Without calibration (``partial_fit``, or
-        ``calibration_fraction=None``) it is ``[Q((1 - coverage) / 2),
-        Q((1 + coverage) / 2)]``, the network's own interval, which is
-        over-confident when the network over-fits.
+        split-conformal one of the nested family ``[Q(1/2 - t), Q(1/2 + t)]``,
+        ``Q`` the row's quantile function (:meth:`predict_quantiles`), with ends
+        within ``max(bin width, 2 sigma_)`` of an edge of the target range
+        (``target_range_``) moved onto it: the half-width ``t`` is the conformal
+        quantile of the held-out rows' conformity scores (see the user guide). On
+        rows exchangeable with the training rows it covers at least ``coverage``
+        of the targets on average, and at most
+        ``coverage + 1 / (n_calibration + 1)`` when no scores tie. Ends never leave
+        the target range, and a point mass at an edge (the zeros of a
+        non-negative target) stays one. Without calibration (after
+        ``partial_fit`` or ``fine_tune``, or with ``calibration_fraction=None``)
+        it is ``[Q((1 - coverage) / 2), Q((1 + coverage) / 2)]``, the network's
+        own interval, which is over-confident when the network over-fits.
 
         Parameters
         ----------

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from regkit.nn import TensorBatches
 from regkit.regression import HistogramRegressor, histogram_quantiles
 from regkit.regression._histogram_calibration import (
     calibrated_interval,
@@ -235,6 +236,14 @@ def test_a_failed_fit_leaves_the_calibration_as_it_was():
         model.predict_interval(X, coverage=1.5)
     np.testing.assert_array_equal(model.calibration_scores_, scores)
     np.testing.assert_array_equal(model.predict_interval(X), interval)
+
+
+def test_fine_tune_drops_the_stale_calibration_of_its_copy():
+    X, y = _heteroscedastic(300, seed=6)
+    model = HistogramRegressor(**{**OVERFIT, "max_epochs": 3}).fit(X, y)
+    batches = TensorBatches(*model.encode_tensors(X, y), batch_size=64)
+    tuned = model.fine_tune(model._loss, batches, max_epochs=1, n_iter_no_change=None)
+    assert tuned.calibration_scores_ is None and model.calibration_scores_ is not None
 
 
 def test_partial_fit_drops_the_stale_calibration():
