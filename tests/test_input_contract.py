@@ -206,7 +206,7 @@ def _data(kind, n=N_ROWS):
 
 def _quality(kind, prediction):
     """R^2 against the true targets; accuracy (on the unlabelled rows if any)."""
-    X, truth = _truth(kind)
+    _, truth = _truth(kind)
     if kind == "regressor":
         return r2_score(truth, prediction)
     _, y = _data(kind)
@@ -265,7 +265,7 @@ def outcome(action, pattern):
         warnings.simplefilter("ignore")
         try:
             return action()
-        except Exception:  # noqa: BLE001 - the contract is about what escapes
+        except Exception:  # the contract is about whatever escapes
             excinfo = pytest.ExceptionInfo.from_current()
     check_clear_error(excinfo, pattern)
     return None
@@ -433,7 +433,9 @@ def test_input_contract(name, case):
             weights[4], word = np.nan, "nan"
         else:
             weights[:], word = 0.0, "zero|non-zero|positive"
-        result = outcome(lambda: fit(X, y, sample_weight=weights), both("sample.?weight", f"({word})"))
+        result = outcome(
+            lambda: fit(X, y, sample_weight=weights), both("sample.?weight", f"({word})")
+        )
         assert result is None, f"a sample_weight with a {case} must be refused"
         return None
     if case == "predict_other_width":
@@ -441,4 +443,213 @@ def test_input_contract(name, case):
         result = outcome(lambda: model.predict(X[:, :2]), both("2 features", "3"))
         assert result is None, "predicting on another number of features must be refused"
         return None
+    raise AssertionError(f"unknown case {case}")
+
+
+# ------------------------------------------------------------------ forecasters
+@dataclasses.dataclass
+class ForecasterContract:
+    """How one forecaster is fed and judged.
+
+    params : small, fast settings.
+    exog : whether it takes exogenous series ``X``.
+    rtol : relative tolerance of ``forecast(y * s) / s`` against ``forecast(y)``
+        (exact normalisations give rounding; a network trained in float32 on the
+        normalised series may move a little more).
+    """
+
+    params: dict
+    exog: bool = True
+    rtol: float = 1e-6
+
+
+FORECASTERS = {
+    "ARNetForecaster": ForecasterContract(
+        {"n_lags": 4, "max_epochs": 8, "device": "cpu", "random_state": 0}, rtol=1e-3
+    ),
+    "AutoRegForecaster": ForecasterContract({"n_lags": 2}),
+    "NaiveForecaster": ForecasterContract({}, exog=False),
+}
+N_TIMES, HORIZON = 60, 3
+
+
+def test_every_forecaster_has_contract_settings():
+    missing = sorted({name for name, _ in all_forecasters()} - set(FORECASTERS))
+    assert not missing, f"add contract settings for {missing} to FORECASTERS"
+
+
+def _series(n=N_TIMES):
+    """A daily AR(1) series around 10 driven by exogenous ``a`` (``b`` is noise)."""
+    rng = np.random.default_rng(1)
+    index = pd.date_range("2020-01-01", periods=n + HORIZON, freq="D")
+    exog = pd.DataFrame(rng.standard_normal((n + HORIZON, 2)), index=index, columns=["a", "b"])
+    values = np.empty(n + HORIZON)
+    values[0] = 10.0
+    for t in range(1, len(values)):
+        values[t] = (
+            10 + 0.6 * (values[t - 1] - 10) + exog["a"].iloc[t] + 0.2 * rng.standard_normal()
+        )
+    y = pd.Series(values, index=index, name="sales")
+    return y.iloc[:n], exog.iloc[:n], exog.iloc[n:]
+
+
+def _forecaster(name):
+    cls = dict(all_forecasters())[name]
+    return cls(**FORECASTERS[name].params)
+
+
+@functools.cache
+def _unscaled_forecast(name):
+    y, X, X_future = _series()
+    exog = FORECASTERS[name].exog
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = _forecaster(name).fit(y, X=X if exog else None)
+        return model.predict(HORIZON, X=X_future if exog else None).to_numpy()
+
+
+def _forecaster_cases(name):
+    cases = ["nan_y", "inf_y", "string_y", "empty_y", "too_short", "decreasing_index"]
+    cases += ["duplicated_index", "bad_horizon", "bad_coverage", "not_fitted"]
+    cases += [f"y*{s:.0e}" for s in SCALES]
+    if FORECASTERS[name].exog:
+        cases += ["nan_X", "inf_X", "X_other_columns", "X_missing_at_predict", "X_short"]
+        cases += [f"X*{s:.0e}" for s in SCALES]
+    return cases
+
+
+def _forecaster_params():
+    for name, _ in all_forecasters():
+        if name in FORECASTERS:
+            for case in _forecaster_cases(name):
+                yield pytest.param(name, case, id=f"{name}-{case}")
+
+
+def _check_forecast(forecast, n_steps):
+    values = np.asarray(forecast, dtype=np.float64)
+    assert values.shape[0] == n_steps, values.shape
+    assert np.all(np.isfinite(values)), values
+
+
+def _fit_predict(name, y, X=None, X_future=None, fh=HORIZON):
+    def action():
+        model = _forecaster(name).fit(y, X=X)
+        return model.predict(fh, X=X_future), model.predict_interval(fh, X=X_future)
+
+    return action
+
+
+@pytest.mark.parametrize("name, case", list(_forecaster_params()))
+def test_forecaster_input_contract(name, case):
+    contract = FORECASTERS[name]
+    y, X, X_future = _series()
+    if not contract.exog:
+        X = X_future = None
+
+    if case.startswith("y*") or case.startswith("X*"):
+        scale = float(case[2:])
+        if case.startswith("y*"):
+            action, input_name = _fit_predict(name, y * scale, X, X_future), r"\by\b"
+        else:
+            action, input_name = _fit_predict(name, y, X * scale, X_future * scale), r"\bX\b"
+        result = outcome(action, input_name)
+        if result is None:
+            return
+        forecast, interval = result
+        _check_forecast(forecast, HORIZON)
+        _check_forecast(interval, HORIZON)
+        expected = _unscaled_forecast(name)
+        if case.startswith("y*"):
+            spread = np.std(y)
+            np.testing.assert_allclose(
+                forecast.to_numpy() / scale,
+                expected,
+                rtol=contract.rtol,
+                atol=contract.rtol * spread,
+            )
+        else:  # a linear effect of X: its scale must not change the forecast much
+            assert np.max(np.abs(forecast.to_numpy() - expected)) < 2 * np.std(y)
+        return
+    if case in {"nan_y", "inf_y"}:
+        bad = y.copy()
+        bad.iloc[10] = np.nan if case == "nan_y" else np.inf
+        word = "nan|missing" if case == "nan_y" else "inf"
+        assert outcome(_fit_predict(name, bad, X, X_future), both(r"\by\b", f"({word})")) is None
+        return
+    if case == "string_y":
+        bad = y.map(lambda v: f"v{v:.2f}")
+        assert outcome(_fit_predict(name, bad, X, X_future), r"\by\b") is None
+        return
+    if case == "empty_y":
+        result = outcome(
+            _fit_predict(name, y.iloc[:0], X.iloc[:0] if X is not None else None, X_future),
+            r"\by\b|empty|0 (observation|value|time)",
+        )
+        assert result is None
+        return
+    if case == "too_short":
+        short = slice(0, 2)
+        result = outcome(
+            _fit_predict(name, y.iloc[short], None if X is None else X.iloc[short], X_future),
+            r"short|at least|observations|history|length",
+        )
+        if result is not None:
+            _check_forecast(result[0], HORIZON)
+        return
+    if case in {"decreasing_index", "duplicated_index"}:
+        bad = y.iloc[::-1] if case == "decreasing_index" else y.iloc[[0, *range(len(y) - 1)]]
+        bad_X = (
+            None
+            if X is None
+            else (X.iloc[::-1] if case == "decreasing_index" else X.iloc[[0, *range(len(X) - 1)]])
+        )
+        word = "increasing|decreasing|order" if case == "decreasing_index" else "duplicate"
+        assert outcome(_fit_predict(name, bad, bad_X, X_future), both("index", f"({word})")) is None
+        return
+    if case in {"bad_horizon", "bad_coverage"}:
+        model = _forecaster(name).fit(y, X=X)
+        if case == "bad_horizon":
+            for fh in (0, -1, 1.5, "3"):
+                result = outcome(lambda fh=fh: model.predict(fh, X=X_future), r"\bfh\b|horizon")
+                assert result is None, f"fh={fh!r} must be refused"
+        else:
+            for coverage in (0.0, 1.0, 1.5, np.nan):
+                result = outcome(
+                    lambda c=coverage: model.predict_interval(HORIZON, coverage=c, X=X_future),
+                    r"coverage",
+                )
+                assert result is None, f"coverage={coverage!r} must be refused"
+        return
+    if case == "not_fitted":
+        result = outcome(lambda: _forecaster(name).predict(HORIZON), r"not fitted|fit")
+        assert result is None
+        return
+    if case in {"nan_X", "inf_X"}:
+        bad = X.copy()
+        bad.iloc[5, 1] = np.nan if case == "nan_X" else np.inf
+        word = "nan|missing|finite" if case == "nan_X" else "inf|finite"
+        assert outcome(_fit_predict(name, y, bad, X_future), both(r"\bX\b", f"({word})")) is None
+        bad_future = X_future.copy()
+        bad_future.iloc[1, 0] = np.nan if case == "nan_X" else np.inf
+        model = _forecaster(name).fit(y, X=X)
+        result = outcome(lambda: model.predict(HORIZON, X=bad_future), both(r"\bX\b", f"({word})"))
+        assert result is None
+        return
+    if case == "X_other_columns":
+        model = _forecaster(name).fit(y, X=X)
+        renamed = X_future.rename(columns={"b": "c"})
+        result = outcome(lambda: model.predict(HORIZON, X=renamed), both(r"\bb\b", r"\bc\b"))
+        assert result is None
+        return
+    if case == "X_missing_at_predict":
+        model = _forecaster(name).fit(y, X=X)
+        assert outcome(lambda: model.predict(HORIZON), r"\bX\b") is None
+        return
+    if case == "X_short":
+        result = outcome(_fit_predict(name, y, X.iloc[:-5], X_future), r"\bX\b")
+        assert result is None
+        model = _forecaster(name).fit(y, X=X)
+        result = outcome(lambda: model.predict(HORIZON, X=X_future.iloc[:1]), r"\bX\b")
+        assert result is None
+        return
     raise AssertionError(f"unknown case {case}")

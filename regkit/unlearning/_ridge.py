@@ -203,7 +203,9 @@ class UnlearnableRidge(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         validate_params(self)
         X, Y, weights = self._validate_more_rows(X, y, sample_weight)
-        removed = row_statistics(*_rows_in_units(self, X, Y), weights, origin=self.statistics_.origin)
+        removed = row_statistics(
+            *_rows_in_units(self, X, Y), weights, origin=self.statistics_.origin
+        )
         statistics = remove_statistics(self.statistics_, removed)
         self._set_state(statistics, X.shape[1], self.coef_.ndim == 1, self._exponents)
         return self

@@ -118,7 +118,7 @@ def check_numeric_target(y, input_name="y"):
     >>> check_numeric_target(["low", "high"])
     Traceback (most recent call last):
     ...
-    ValueError: y must hold numbers (the targets of a regression), got values of dtype <U4 such as 'low'.
+    ValueError: y must hold numbers (the targets of a regression), got values of dtype <U4 ...
     """
     if sp.issparse(y) or hasattr(y, "__dask_graph__"):
         return
