@@ -24,7 +24,7 @@ import math
 
 import torch
 
-from regkit.nn._kernels import SELF_INFORMATION_FLOOR, TINY, _upper_triangle
+from regkit.nn._kernels import SELF_INFORMATION_FLOOR, TINY, _upper_triangle, pairwise_squared
 
 # Rows up to which the median heuristic uses every pair (as median_width does).
 _MEDIAN_ROWS = 512
@@ -44,6 +44,11 @@ def _squared(batch):
     return squared, batch, norms
 
 
+def _rounding_tolerance(rows):
+    """Relative rounding error of the expansion: a few ``eps`` per column."""
+    return 4 * (rows.shape[1] + 2) * torch.finfo(rows.dtype).eps
+
+
 def _exact_small_distances(squared, rows, norms):
     """Recompute, by differences, the entries within the expansion's rounding of 0.
 
@@ -51,24 +56,30 @@ def _exact_small_distances(squared, rows, norms):
     rows may get a tiny positive distance and distinct close ones 0. The median
     heuristic leaves ties out, so those few entries must be exact (as ``pdist``'s).
     """
-    tolerance = 4 * (rows.shape[1] + 2) * torch.finfo(rows.dtype).eps
-    close = squared <= tolerance * (norms[:, None] + norms[None, :])
+    close = squared <= _rounding_tolerance(rows) * (norms[:, None] + norms[None, :])
     close.fill_diagonal_(False)
     i, j = close.nonzero(as_tuple=True)
     if len(i):
         squared[i, j] = (rows[i] - rows[j]).square().sum(dim=1)
 
 
-def _median_width(squared):
-    """:func:`~regkit.nn.median_width` from exact small squared distances, as a float."""
-    n = len(squared)
-    distances = squared.reshape(-1)[_upper_triangle(n, squared.device)]
-    positive = int(torch.count_nonzero(distances))
-    if positive < len(distances):  # ties, which the heuristic leaves out
-        if positive == 0:
-            return 1.0
-        distances = distances[distances > 0]
-    return math.sqrt(distances.median().item())
+def _median_width(squared, rows, norms):
+    """:func:`~regkit.nn.median_width` from the expansion's squared distances, as a float.
+
+    When no pair is within rounding of 0 (the usual case) the matrix is used as
+    it is: there is no tie to leave out and no entry to correct. Otherwise the
+    entries close to 0 are recomputed exactly first.
+    """
+    distances = squared.reshape(-1)[_upper_triangle(len(squared), squared.device)]
+    smallest, largest_norm, median = torch.stack(
+        [distances.min(), norms.max(), distances.median()]
+    ).tolist()
+    if smallest > 2 * _rounding_tolerance(rows) * largest_norm:
+        return math.sqrt(median)
+    _exact_small_distances(squared, rows, norms)
+    distances = squared.reshape(-1)[_upper_triangle(len(squared), squared.device)]
+    distances = distances[distances > 0]  # ties, which the heuristic leaves out
+    return math.sqrt(distances.median().item()) if len(distances) else 1.0
 
 
 def _width(sigma, samples, squared, rows, norms, median_width):
@@ -77,8 +88,9 @@ def _width(sigma, samples, squared, rows, norms, median_width):
         return float(sigma)
     if len(samples) > _MEDIAN_ROWS:
         return median_width(samples).item()  # the subsampled heuristic
-    _exact_small_distances(squared, rows, norms)
-    return _median_width(squared)
+    if len(samples) < 2:
+        return 1.0
+    return _median_width(squared, rows, norms)
 
 
 def _log(value):
@@ -126,6 +138,30 @@ def _scalars(sums, beta):
     return loss + value, d
 
 
+def _target_kernels(y, y_hat, sigma_y, median_width):
+    """Kernels of ``(y, y)``, ``(y_hat, y)`` and ``(y_hat, y_hat)`` as one ``(3, N, N)`` batch.
+
+    Also returns the squared width. Scalar targets take exact differences
+    (written into the batch); wider ones the expansion of
+    :func:`~regkit.nn._kernels.pairwise_squared`.
+    """
+    n = len(y)
+    squared = torch.empty(3, n, n, dtype=y.dtype, device=y.device)
+    pairs = ((y, y), (y_hat, y), (y_hat, y_hat))
+    if y.shape[1] == 1:
+        for out, (a, b) in zip(squared, pairs):
+            torch.sub(a, b.T, out=out)
+        squared.square_()
+        rows, norms = y, y.square()[:, 0]
+    else:
+        for out, (a, b) in zip(squared, pairs):
+            out.copy_(pairwise_squared(a, None if a is b else b))
+        rows = y - y.mean(dim=0)
+        norms = rows.square().sum(dim=1)
+    s2 = _width(sigma_y, y, squared[0], rows, norms, median_width) ** 2
+    return squared.mul_(-0.5 / s2).exp_(), s2
+
+
 class CSIBObjective(torch.autograd.Function):
     """``D_CS(p(y|x) || q(y_hat|x)) + beta * I_CS(x; t)`` (normalised), one batch.
 
@@ -133,12 +169,12 @@ class CSIBObjective(torch.autograd.Function):
     2-D tensors of one dtype (``x``, ``y`` and ``w`` carry no gradient), ``w``
     non-negative weights, widths as floats or ``"median"``, and the
     :func:`~regkit.nn.median_width` function for batches beyond 512 rows.
-    Differentiable in ``y_hat`` and ``t``.
+    Differentiable in ``y_hat`` and ``t``. Every temporary is at most a few
+    ``N x N`` matrices, and each sum is one matrix product.
     """
 
     @staticmethod
     def forward(ctx, y_hat, t, x, y, w, beta, sigma_x, sigma_y, sigma_t, median_width):
-        n = len(x)
         # The kernels on x and t as one (2, N, N) batch (the narrower variable padded
         # with zero columns: its distances do not change).
         samples = [x, t] if beta > 0 else [x]
@@ -156,62 +192,62 @@ class CSIBObjective(torch.autograd.Function):
         # Rows with no weighted neighbour (d = 0) carry zero weight themselves.
         scaled = torch.where(d > 0, w / d.clamp_min(TINY), 0.0)
         M = K * torch.outer(scaled, scaled)
-        # The kernel on the targets [y, y_hat]: its blocks weighted by M give
-        # A(y, y), A(y, y_hat), A(y_hat, y) (the same, by symmetry) and A(y_hat, y_hat).
-        targets = torch.cat([y, y_hat])
-        if targets.shape[1] == 1:  # scalar targets: exact differences, three operations
-            squared = (targets - targets.T).square_()
-            rows, norms = targets, targets.square()[:, 0]
-        else:
-            squared, rows, norms = (part[0] for part in _squared(targets[None]))
-        s2_y = _width(sigma_y, y, squared[:n, :n], rows[:n], norms[:n], median_width) ** 2
-        blocks = squared.mul_(-0.5 / s2_y).exp_().reshape(2, n, 2, n) * M[None, :, None, :]
-        parts = [blocks.sum(dim=(1, 3)).reshape(-1)]
+        # A(y, y), A(y, y_hat) and A(y_hat, y_hat): the target kernels weighted by M
+        # (symmetric, so A(y, y_hat) is also sum_ij M_ij k(y_hat_i, y_j)).
+        targets, s2_y = _target_kernels(y, y_hat, sigma_y, median_width)
+        parts = [targets.reshape(3, -1) @ M.reshape(-1)]
         if beta > 0:
             w_unit = w / w.sum().clamp_min(TINY)
+            root = w_unit.sqrt()
+            # w'(A * B)w for A, B in {K, Q}: inner products of the kernels scaled by
+            # sqrt(w_i w_j), one 2 x 2 Gram matrix.
+            scaled_kernels = (kernels * torch.outer(root, root)).reshape(2, -1)
+            parts.append(scaled_kernels @ scaled_kernels.T)
             products = kernels @ w_unit  # K w, Q w
-            # w'(A * B)w and sum w (A w)(B w) for A, B in {K, Q}, and w'Aw.
-            parts.append(((kernels[:, None] * kernels[None]) @ w_unit) @ w_unit)
+            # sum w (A w)(B w) and w'Aw for A, B in {K, Q}.
             parts.append((products[:, None] * products[None]) @ w_unit)
             parts.append(products @ w_unit)
             ctx.qmi = (kernels, products, w_unit, t, s2[1])
         # The dozen scalars the loss is made of, in one transfer.
         values = torch.cat([part.reshape(-1) for part in parts]).tolist()
         loss, ctx.derivatives = _scalars(dict(zip(_SUMS, values)), beta)
-        ctx.prediction = (blocks[1], targets, y_hat, s2_y)
+        ctx.prediction = (targets, M, y, y_hat, s2_y)
         ctx.beta = beta
         return torch.tensor(loss, dtype=y_hat.dtype, device=y_hat.device)
 
     @staticmethod
     def backward(ctx, grad):
         d, g = ctx.derivatives, float(grad)
-        rows, targets, y_hat, s2_y = ctx.prediction
-        n = len(y_hat)
-        # With R, P the blocks of y_hat against y and against itself:
-        # d A(y, y_hat) / d y_hat_i = -rows(R) / s^2 and d A(y_hat, y_hat) = -2 rows(P) / s^2.
+        targets, M, y, y_hat, s2_y = ctx.prediction
+        # d A(y, y_hat) / d y_hat_i = -sum_j P_ij (y_hat_i - y_j) / s^2 with
+        # P = M * k(y_hat, y), and d A(y_hat, y_hat) twice that with y_hat for y.
         coefficients = torch.tensor(
-            [-d["cross"] / s2_y, -2 * d["predicted"] / s2_y], dtype=rows.dtype, device=rows.device
+            [-g * d["cross"] / s2_y, -2 * g * d["predicted"] / s2_y],
+            dtype=M.dtype,
+            device=M.device,
         )
-        scaled = rows * coefficients[:, None]
-        grad_y_hat = scaled.sum(dim=(1, 2))[:, None] * y_hat - scaled.reshape(n, 2 * n) @ targets
+        P = targets[1:] * M * coefficients[:, None, None]
+        grad_y_hat = P.sum(dim=(0, 2))[:, None] * y_hat - P[0] @ y - P[1] @ y_hat
         grad_t = None
         if ctx.beta > 0:
             (K, Q), (Kw, Qw), w, t, s2_t = ctx.qmi
-            # d loss / d Q_ij through the five sums of Q (the cross sums are not
-            # symmetric in i, j).
-            dQ = (d["KQ"] * K + 2 * d["QQ"] * Q).add_(d["wQw"]) * torch.outer(w, w)
-            dQ += torch.outer(w * (d["cross_xt"] * Kw + 2 * d["cross_QQ"] * Qw), w)
-            # Q_ij = exp(-D_ij / (2 s^2)), D_ij = ||t_i - t_j||^2 (symmetric in i, j).
-            S = dQ.mul_(Q).mul_(-0.5 / s2_t)
-            S = S + S.T
-            grad_t = (2 * g) * (S.sum(dim=1, keepdim=True) * t - S @ t)
-        return g * grad_y_hat, grad_t, *[None] * 8
+            # d loss / d Q_ij through the five sums of Q, symmetrised (Q_ij = Q_ji):
+            # 2 w_i w_j (dKQ K + 2 dQQ Q + dwQw)_ij + a_i w_j + w_i a_j.
+            S = K * (2 * d["KQ"])
+            S.add_(Q, alpha=4 * d["QQ"]).add_(2 * d["wQw"]).mul_(torch.outer(w, w))
+            a = torch.outer(w * (d["cross_xt"] * Kw + 2 * d["cross_QQ"] * Qw), w)
+            S.add_(a).add_(a.T)
+            # Q_ij = exp(-||t_i - t_j||^2 / (2 s^2)): d Q_ij / d t_i = -Q_ij (t_i - t_j) / s^2.
+            S.mul_(Q)
+            grad_t = (-g / s2_t) * (S.sum(dim=1, keepdim=True) * t - S @ t)
+        return grad_y_hat, grad_t, *[None] * 8
 
 
-# The scalars of CSIBObjective.forward, in order: the blocks of the target kernel,
-# then (with beta > 0) w'(A * B)w, sum w (Aw)(Bw) and w'Aw for A, B in {K, Q}.
+# The scalars of CSIBObjective.forward, in order: A(y, y), A(y, y_hat),
+# A(y_hat, y_hat), then (with beta > 0) w'(A * B)w,
+# sum w (Aw)(Bw) and w'Aw for A, B in {K, Q}.
 _SUMS = (
-    *("observed", "cross", "cross_", "predicted"),
+    *("observed", "cross", "predicted"),
     *("KK", "KQ", "QK", "QQ"),
     *("cross_KK", "cross_xt", "cross_QK", "cross_QQ"),
     *("wKw", "wQw"),
