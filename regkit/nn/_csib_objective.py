@@ -2,12 +2,14 @@
 
 Through autograd, the two terms of CS-IB (:func:`~regkit.nn.cs_divergence` and
 :func:`~regkit.nn.cs_qmi`) record about 150 small tensor operations per batch,
-and as many again backwards; at the batch sizes CS-IB trains with (128 rows)
-their dispatch, not their arithmetic, dominated a step (a CS-IB epoch cost 4-5
-MSE epochs). :class:`CSIBObjective` computes the kernel sums of both terms with
-about 40 operations, sharing the kernel on ``x``, reads the dozen scalars they
-reduce to in one transfer, combines them in float64 on the host, and returns the
-gradient in ``y_hat`` and ``t`` from closed forms in about 25 more operations.
+and as many again backwards, and build the kernel on ``x`` twice; at the batch
+sizes CS-IB trains with (128 rows) dispatching them, not their arithmetic,
+dominated a step. :class:`CSIBObjective` computes the kernel sums of both terms
+with about 60 operations (the kernel on ``x`` once, every weighted sum a matrix
+product, no temporary larger than a few ``N x N`` matrices), reads the dozen
+scalars they reduce to in one transfer, combines them in float64 on the host,
+and returns the gradient in ``y_hat`` and ``t`` from closed forms in about 25
+more operations.
 
 Closed forms. For a Gaussian kernel ``k(a, b) = exp(-||a - b||^2 / (2 s^2))``,
 ``d k(a, b) / d a = -k(a, b) (a - b) / s^2``: for a sum ``sum_ij C_ij k(u_i,
@@ -24,73 +26,29 @@ import math
 
 import torch
 
-from regkit.nn._kernels import SELF_INFORMATION_FLOOR, TINY, _upper_triangle, pairwise_squared
-
-# Rows up to which the median heuristic uses every pair (as median_width does).
-_MEDIAN_ROWS = 512
-
+from regkit.nn._kernels import SELF_INFORMATION_FLOOR, TINY, pairwise_squared
 
 def _squared(batch):
     """``||a_i - a_j||^2`` for each ``(N, D)`` matrix of a ``(B, N, D)`` batch (no gradient).
 
-    The ``|a|^2 + |a|^2 - 2 a.a`` expansion on the centred rows, one batched
-    matmul for all, with exact zero diagonals. Also returns the centred batch and
-    the squared norms, for :func:`_exact_small_distances`.
+    The ``|a|^2 + |a|^2 - 2 a.a`` expansion on the centred rows (the
+    cancellation error stays small for data far from the origin), one batched
+    matmul for all, with exact zero diagonals.
     """
     batch = batch - batch.mean(dim=1, keepdim=True)
     norms = (batch * batch).sum(dim=2)
     squared = torch.baddbmm(norms[:, :, None] + norms[:, None, :], batch, batch.mT, alpha=-2)
     squared.clamp_min_(0).diagonal(dim1=1, dim2=2).zero_()
-    return squared, batch, norms
+    return squared
 
 
-def _rounding_tolerance(rows):
-    """Relative rounding error of the expansion: a few ``eps`` per column."""
-    return 4 * (rows.shape[1] + 2) * torch.finfo(rows.dtype).eps
+def _squared_width(sigma, samples, median_width):
+    """The squared kernel width, a float: ``sigma**2`` or the median heuristic's.
 
-
-def _exact_small_distances(squared, rows, norms):
-    """Recompute, by differences, the entries within the expansion's rounding of 0.
-
-    The expansion leaves an error of a few ``eps * (|a_i|^2 + |a_j|^2)``: identical
-    rows may get a tiny positive distance and distinct close ones 0. The median
-    heuristic leaves ties out, so those few entries must be exact (as ``pdist``'s).
+    :func:`~regkit.nn.median_width` takes exact distances (``pdist``), so ties
+    between rows are ties, as in the public estimators.
     """
-    close = squared <= _rounding_tolerance(rows) * (norms[:, None] + norms[None, :])
-    close.fill_diagonal_(False)
-    i, j = close.nonzero(as_tuple=True)
-    if len(i):
-        squared[i, j] = (rows[i] - rows[j]).square().sum(dim=1)
-
-
-def _median_width(squared, rows, norms):
-    """:func:`~regkit.nn.median_width` from the expansion's squared distances, as a float.
-
-    When no pair is within rounding of 0 (the usual case) the matrix is used as
-    it is: there is no tie to leave out and no entry to correct. Otherwise the
-    entries close to 0 are recomputed exactly first.
-    """
-    distances = squared.reshape(-1)[_upper_triangle(len(squared), squared.device)]
-    smallest, largest_norm, median = torch.stack(
-        [distances.min(), norms.max(), distances.median()]
-    ).tolist()
-    if smallest > 2 * _rounding_tolerance(rows) * largest_norm:
-        return math.sqrt(median)
-    _exact_small_distances(squared, rows, norms)
-    distances = squared.reshape(-1)[_upper_triangle(len(squared), squared.device)]
-    distances = distances[distances > 0]  # ties, which the heuristic leaves out
-    return math.sqrt(distances.median().item()) if len(distances) else 1.0
-
-
-def _width(sigma, samples, squared, rows, norms, median_width):
-    """A kernel width as a float: ``sigma``, or the median heuristic of ``samples``."""
-    if sigma != "median":
-        return float(sigma)
-    if len(samples) > _MEDIAN_ROWS:
-        return median_width(samples).item()  # the subsampled heuristic
-    if len(samples) < 2:
-        return 1.0
-    return _median_width(squared, rows, norms)
+    return (median_width(samples).item() if sigma == "median" else float(sigma)) ** 2
 
 
 def _log(value):
@@ -152,14 +110,16 @@ def _target_kernels(y, y_hat, sigma_y, median_width):
         for out, (a, b) in zip(squared, pairs):
             torch.sub(a, b.T, out=out)
         squared.square_()
-        rows, norms = y, y.square()[:, 0]
     else:
         for out, (a, b) in zip(squared, pairs):
             out.copy_(pairwise_squared(a, None if a is b else b))
-        rows = y - y.mean(dim=0)
-        norms = rows.square().sum(dim=1)
-    s2 = _width(sigma_y, y, squared[0], rows, norms, median_width) ** 2
+    s2 = _squared_width(sigma_y, y, median_width)
     return squared.mul_(-0.5 / s2).exp_(), s2
+
+
+def _average(A, w):
+    """``A @ w`` for weights summing to 1; the mean over the last axis when ``w`` is None."""
+    return A.mean(dim=-1) if w is None else A @ w
 
 
 class CSIBObjective(torch.autograd.Function):
@@ -167,8 +127,8 @@ class CSIBObjective(torch.autograd.Function):
 
     ``apply(y_hat, t, x, y, w, beta, sigma_x, sigma_y, sigma_t, median_width)``:
     2-D tensors of one dtype (``x``, ``y`` and ``w`` carry no gradient), ``w``
-    non-negative weights, widths as floats or ``"median"``, and the
-    :func:`~regkit.nn.median_width` function for batches beyond 512 rows.
+    non-negative weights (None: uniform, which saves a few operations), widths as floats or ``"median"``, and the
+    :func:`~regkit.nn.median_width` function.
     Differentiable in ``y_hat`` and ``t``. Every temporary is at most a few
     ``N x N`` matrices, and each sum is one matrix product.
     """
@@ -179,34 +139,42 @@ class CSIBObjective(torch.autograd.Function):
         # with zero columns: its distances do not change).
         samples = [x, t] if beta > 0 else [x]
         width = max(a.shape[1] for a in samples)
-        batch = torch.stack([torch.nn.functional.pad(a, (0, width - a.shape[1])) for a in samples])
-        squared, rows, norms = _squared(batch)
+        squared = _squared(
+            torch.stack([torch.constant_pad_nd(a, (0, width - a.shape[1])) for a in samples])
+        )
         s2 = [
-            _width(sigma, *parts, median_width) ** 2
-            for sigma, *parts in zip((sigma_x, sigma_t), samples, squared, rows, norms)
+            _squared_width(sigma, a, median_width) for sigma, a in zip((sigma_x, sigma_t), samples)
         ]
         scale = torch.tensor([-0.5 / v for v in s2], dtype=x.dtype, device=x.device)
         kernels = squared.mul_(scale[:, None, None]).exp_()
         K = kernels[0]
-        d = K @ w
-        # Rows with no weighted neighbour (d = 0) carry zero weight themselves.
-        scaled = torch.where(d > 0, w / d.clamp_min(TINY), 0.0)
+        # The conditional weights M_ij = K_ij w_i w_j / (d_i d_j), d = K w. Uniform
+        # weights (w=None) are ones. d_i >= w_i (K_ii = 1): a row with d = 0 has
+        # w = 0, and its w / d is 0 (the clamp keeps it finite).
+        if w is None:
+            scaled = K.sum(dim=1).reciprocal()
+        else:
+            scaled = w / (K @ w).clamp_min(TINY)
         M = K * torch.outer(scaled, scaled)
         # A(y, y), A(y, y_hat) and A(y_hat, y_hat): the target kernels weighted by M
         # (symmetric, so A(y, y_hat) is also sum_ij M_ij k(y_hat_i, y_j)).
         targets, s2_y = _target_kernels(y, y_hat, sigma_y, median_width)
         parts = [targets.reshape(3, -1) @ M.reshape(-1)]
         if beta > 0:
-            w_unit = w / w.sum().clamp_min(TINY)
-            root = w_unit.sqrt()
-            # w'(A * B)w for A, B in {K, Q}: inner products of the kernels scaled by
-            # sqrt(w_i w_j), one 2 x 2 Gram matrix.
-            scaled_kernels = (kernels * torch.outer(root, root)).reshape(2, -1)
-            parts.append(scaled_kernels @ scaled_kernels.T)
-            products = kernels @ w_unit  # K w, Q w
+            w_unit = None if w is None else w / w.sum().clamp_min(TINY)
+            # w'(A * B)w for A, B in {K, Q}: one 2 x 2 Gram matrix of the kernels
+            # scaled by sqrt(w_i w_j).
+            if w_unit is None:
+                flat = kernels.reshape(2, -1)
+                parts.append((flat @ flat.T).div_(len(x) ** 2))
+            else:
+                root = w_unit.sqrt()
+                flat = (kernels * torch.outer(root, root)).reshape(2, -1)
+                parts.append(flat @ flat.T)
+            products = _average(kernels, w_unit)  # K w, Q w
             # sum w (A w)(B w) and w'Aw for A, B in {K, Q}.
-            parts.append((products[:, None] * products[None]) @ w_unit)
-            parts.append(products @ w_unit)
+            parts.append(_average(products[:, None] * products[None], w_unit))
+            parts.append(_average(products, w_unit))
             ctx.qmi = (kernels, products, w_unit, t, s2[1])
         # The dozen scalars the loss is made of, in one transfer.
         values = torch.cat([part.reshape(-1) for part in parts]).tolist()
@@ -232,11 +200,20 @@ class CSIBObjective(torch.autograd.Function):
         if ctx.beta > 0:
             (K, Q), (Kw, Qw), w, t, s2_t = ctx.qmi
             # d loss / d Q_ij through the five sums of Q, symmetrised (Q_ij = Q_ji):
-            # 2 w_i w_j (dKQ K + 2 dQQ Q + dwQw)_ij + a_i w_j + w_i a_j.
-            S = K * (2 * d["KQ"])
-            S.add_(Q, alpha=4 * d["QQ"]).add_(2 * d["wQw"]).mul_(torch.outer(w, w))
-            a = torch.outer(w * (d["cross_xt"] * Kw + 2 * d["cross_QQ"] * Qw), w)
-            S.add_(a).add_(a.T)
+            # 2 w_i w_j (dKQ K + 2 dQQ Q + dwQw)_ij + a_i w_j + w_i a_j with
+            # a = w (dxt K w + 2 dQQ' Q w); uniform weights are 1 / N.
+            a = d["cross_xt"] * Kw + 2 * d["cross_QQ"] * Qw
+            if w is None:
+                c = 1.0 / len(t) ** 2
+                S = K * (2 * c * d["KQ"])
+                S.add_(Q, alpha=4 * c * d["QQ"])
+                a = a.add_(d["wQw"]).mul_(c)
+                S.add_(a[:, None]).add_(a[None, :])
+            else:
+                S = K * (2 * d["KQ"])
+                S.add_(Q, alpha=4 * d["QQ"]).add_(2 * d["wQw"]).mul_(torch.outer(w, w))
+                a = torch.outer(w * a, w)
+                S.add_(a).add_(a.T)
             # Q_ij = exp(-||t_i - t_j||^2 / (2 s^2)): d Q_ij / d t_i = -Q_ij (t_i - t_j) / s^2.
             S.mul_(Q)
             grad_t = (-g / s2_t) * (S.sum(dim=1, keepdim=True) * t - S @ t)

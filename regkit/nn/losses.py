@@ -103,16 +103,16 @@ def median_width(a):
     return distances.median()
 
 
-def _width(a, sigma):
-    if isinstance(sigma, str):
-        if sigma != "median":
-            raise ValueError(
-                f"a kernel width must be 'median' or a positive number, got {sigma!r}."
-            )
-        return median_width(a)
-    if not sigma > 0:
+def _check_width(sigma):
+    if isinstance(sigma, str) and sigma == "median":
+        return
+    if isinstance(sigma, str) or not sigma > 0:
         raise ValueError(f"a kernel width must be 'median' or a positive number, got {sigma!r}.")
-    return sigma
+
+
+def _width(a, sigma):
+    _check_width(sigma)
+    return median_width(a) if isinstance(sigma, str) else sigma
 
 
 def gaussian_gram(a, b=None, *, sigma="median"):
@@ -329,12 +329,14 @@ def cs_ib_loss(
     Equal, to rounding, to ``cs_divergence(x, y, y_hat, sigma_x=sigma_x,
     sigma_y=sigma_y, weights=weights) + beta * cs_qmi(x, t, sigma_x=sigma_x,
     sigma_t=sigma_t, weights=weights)`` (the normalised CS-QMI), at a fraction of
-    the cost: the Gaussian kernel on ``x`` and its weighted row sums are computed
-    once for both terms, the two kernels between the predictions and the targets
-    are one matrix, the median width of ``t`` is read from the squared distances
-    its kernel needs anyway, and the self-information terms reuse the products
-    with the weights. This is the training loss of
-    :class:`~regkit.regression.CSIBRegressor`.
+    the cost: the Gaussian kernel on ``x`` is computed once for both terms,
+    every weighted kernel sum is one matrix product, the scalars they reduce to
+    are combined on the host, and the gradient in ``y_hat`` and ``t`` comes from
+    closed forms instead of a recorded graph (a third of the operations of the
+    composition, backward included). This is the training loss of
+    :class:`~regkit.regression.CSIBRegressor`. When ``x``, ``y`` or ``weights``
+    require a gradient, the loss is the autograd composition instead (same
+    value), so that every input keeps its gradient.
 
     Parameters
     ----------
@@ -390,13 +392,15 @@ def cs_ib_loss(
         Q = gaussian_gram(t, sigma=sigma_t).to(w.dtype)
         normalized = w / w.sum().clamp_min(TINY)
         return loss + beta * normalized_qmi_of_sums(qmi_sums(K, Q, normalized))
+    for sigma in (sigma_x, sigma_y, sigma_t):
+        _check_width(sigma)
     dtype = w.dtype
     return CSIBObjective.apply(
         y_hat.to(dtype),
         t.to(dtype),
         x.to(dtype),
         y.to(dtype),
-        w,
+        None if weights is None else w,  # None: uniform, a shorter computation
         float(beta),
         sigma_x,
         sigma_y,
