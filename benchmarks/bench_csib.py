@@ -307,7 +307,13 @@ def epoch_cost(csib, repeats, epochs=4, rows=None):
     makers = {
         "MSE": lambda: make_model("MSE", 0, epochs, 128, {}),
         "CS-IB": lambda: make_model("CS-IB", 0, epochs, 128, csib),
-        "CS-IB unfused": lambda: UnfusedCSIB(**make_model("CS-IB", 0, epochs, 128, csib).get_params()),
+        "CS-IB unfused": lambda: UnfusedCSIB(
+            **make_model("CS-IB", 0, epochs, 128, csib).get_params()
+        ),
+        # The regressor's default representation, without the sampling noise.
+        "CS-IB, deterministic t": lambda: make_model(
+            "CS-IB", 0, epochs, 128, {**csib, "stochastic": False}
+        ),
     }
     wall = {label: [] for label in makers}
     cpu = {label: [] for label in makers}

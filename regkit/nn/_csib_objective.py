@@ -28,6 +28,7 @@ import torch
 
 from regkit.nn._kernels import SELF_INFORMATION_FLOOR, TINY, pairwise_squared
 
+
 def _squared(batch):
     """``||a_i - a_j||^2`` for each ``(N, D)`` matrix of a ``(B, N, D)`` batch (no gradient).
 
@@ -127,8 +128,8 @@ class CSIBObjective(torch.autograd.Function):
 
     ``apply(y_hat, t, x, y, w, beta, sigma_x, sigma_y, sigma_t, median_width)``:
     2-D tensors of one dtype (``x``, ``y`` and ``w`` carry no gradient), ``w``
-    non-negative weights (None: uniform, which saves a few operations), widths as floats or ``"median"``, and the
-    :func:`~regkit.nn.median_width` function.
+    non-negative weights (None: uniform, which saves a few operations), widths as
+    floats or ``"median"``, and the :func:`~regkit.nn.median_width` function.
     Differentiable in ``y_hat`` and ``t``. Every temporary is at most a few
     ``N x N`` matrices, and each sum is one matrix product.
     """
@@ -151,10 +152,7 @@ class CSIBObjective(torch.autograd.Function):
         # The conditional weights M_ij = K_ij w_i w_j / (d_i d_j), d = K w. Uniform
         # weights (w=None) are ones. d_i >= w_i (K_ii = 1): a row with d = 0 has
         # w = 0, and its w / d is 0 (the clamp keeps it finite).
-        if w is None:
-            scaled = K.sum(dim=1).reciprocal()
-        else:
-            scaled = w / (K @ w).clamp_min(TINY)
+        scaled = K.sum(dim=1).reciprocal() if w is None else w / (K @ w).clamp_min(TINY)
         M = K * torch.outer(scaled, scaled)
         # A(y, y), A(y, y_hat) and A(y_hat, y_hat): the target kernels weighted by M
         # (symmetric, so A(y, y_hat) is also sum_ij M_ij k(y_hat_i, y_j)).

@@ -257,7 +257,9 @@ def _value_and_gradients(loss_fn, x, y, y_hat, t, **kwargs):
     y_hat, t = y_hat.clone().requires_grad_(), t.clone().requires_grad_()
     loss = loss_fn(x, y, y_hat, t, **kwargs)
     gradients = torch.autograd.grad(loss, (y_hat, t), allow_unused=True)
-    return loss.item(), [torch.zeros_like(a) if g is None else g for a, g in zip((y_hat, t), gradients)]
+    return loss.item(), [
+        torch.zeros_like(a) if g is None else g for a, g in zip((y_hat, t), gradients)
+    ]
 
 
 FUSED_CASES = {
@@ -287,9 +289,13 @@ def test_fused_csib_loss_equals_the_composition_in_float64(case):
             weights[::3] = 0.0
     if case == "duplicate_rows":  # ties: the median heuristic leaves them out
         x[1::2], t[1::2], y[1::2], y_hat[1::2] = x[::2], t[::2], y[::2], y_hat[::2]
-    kwargs = dict(
-        beta=beta, sigma_x=sigma_x, sigma_y=sigma_y, sigma_t=sigma_t, weights=weights
-    )
+    kwargs = {
+        "beta": beta,
+        "sigma_x": sigma_x,
+        "sigma_y": sigma_y,
+        "sigma_t": sigma_t,
+        "weights": weights,
+    }
     fused, fused_grads = _value_and_gradients(cs_ib_loss, x, y, y_hat, t, **kwargs)
     expected, expected_grads = _value_and_gradients(_unfused, x, y, y_hat, t, **kwargs)
     assert fused == pytest.approx(expected, rel=1e-10, abs=1e-12)
@@ -303,7 +309,13 @@ def test_fused_csib_loss_equals_the_composition_in_float64(case):
 @pytest.mark.parametrize("n", [1, 2, 3])
 def test_fused_csib_loss_on_tiny_batches(n):
     x, y, t = _rng_tensor(45, n, 3), _rng_tensor(46, n, 1), _rng_tensor(47, n, 2)
-    kwargs = dict(beta=0.5, sigma_x=1.0, sigma_y="median", sigma_t="median", weights=None)
+    kwargs = {
+        "beta": 0.5,
+        "sigma_x": 1.0,
+        "sigma_y": "median",
+        "sigma_t": "median",
+        "weights": None,
+    }
     fused, fused_grads = _value_and_gradients(cs_ib_loss, x, y, y + 1, t, **kwargs)
     expected, expected_grads = _value_and_gradients(_unfused, x, y, y + 1, t, **kwargs)
     assert np.isfinite(fused) and fused == pytest.approx(expected, rel=1e-10, abs=1e-12)
@@ -315,7 +327,7 @@ def test_fused_csib_loss_on_tiny_batches(n):
 def test_fused_csib_loss_with_a_constant_representation_has_no_compression_term():
     x, y = _rng_tensor(48, 30, 3), _rng_tensor(49, 30, 1)
     t = torch.full((30, 2), 3.0)
-    kwargs = dict(sigma_x=1.0, sigma_y=2.0, sigma_t="median", weights=None)
+    kwargs = {"sigma_x": 1.0, "sigma_y": 2.0, "sigma_t": "median", "weights": None}
     with_beta, grads = _value_and_gradients(cs_ib_loss, x, y, y + 0.2, t, beta=1.0, **kwargs)
     without, _ = _value_and_gradients(cs_ib_loss, x, y, y + 0.2, t, beta=0.0, **kwargs)
     assert with_beta == without  # I(x; t) = 0 when t is constant
@@ -327,7 +339,7 @@ def test_fused_csib_loss_keeps_gradients_of_inputs_that_need_them():
     # gradient for every input.
     x, y, t = _rng_tensor(50, 20, 3), _rng_tensor(51, 20, 1), _rng_tensor(52, 20, 2)
     y_hat = y + 0.3
-    kwargs = dict(beta=0.2, sigma_x=1.0, sigma_y=2.0, sigma_t="median", weights=None)
+    kwargs = {"beta": 0.2, "sigma_x": 1.0, "sigma_y": 2.0, "sigma_t": "median", "weights": None}
     x_grad = x.clone().requires_grad_()
     loss = cs_ib_loss(x_grad, y, y_hat, t, **kwargs)
     loss.backward()
@@ -341,7 +353,7 @@ def test_fused_csib_loss_in_float32_is_the_float64_value_to_float32_rounding():
     x, t = _rng_tensor(53, 128, 9), _rng_tensor(54, 128, 32)
     y = x[:, :1] + 0.3 * _rng_tensor(55, 128, 1)
     y_hat = y + 0.3 * _rng_tensor(56, 128, 1)
-    kwargs = dict(beta=0.01, sigma_x=1.0, sigma_y=2.0, sigma_t="median")
+    kwargs = {"beta": 0.01, "sigma_x": 1.0, "sigma_y": 2.0, "sigma_t": "median"}
     single = cs_ib_loss(x.float(), y.float(), y_hat.float(), t.float(), **kwargs)
     assert single.dtype == torch.float32
     assert single.item() == pytest.approx(cs_ib_loss(x, y, y_hat, t, **kwargs).item(), rel=1e-4)
