@@ -171,6 +171,18 @@ CONTRACTS = {
             n_sketch_rows=40, random_state=0
         ),
     ),
+    "SupReMixRegressor": Contract(
+        {
+            **NEURAL,
+            "hidden_layer_sizes": (16,),
+            "embedding_size": 8,
+            "projection_size": 4,
+            "n_positive_mixtures": 4,
+            "pretrain_epochs": 4,
+            "pretrain_learning_rate": 1e-2,
+        },
+        margin=0.1,
+    ),
     "UnlearnableRidge": Contract({"alpha": 1.0}, reference=_ridge(1.0)),
 }
 
