@@ -5,8 +5,6 @@ autograd (any input may carry a gradient); :mod:`regkit.nn._csib_objective`
 computes the same sums for the CS-IB training loss with hand-written gradients.
 """
 
-import functools
-
 import torch
 
 # Keeps logs of kernel sums finite when a batch carries no weight at all.
@@ -49,33 +47,6 @@ def pairwise_squared(a, b=None):
         return squared
     # Out of place: an in-place write would make autograd copy the whole matrix.
     return squared.masked_fill(torch.eye(len(a), dtype=torch.bool, device=a.device), 0.0)
-
-
-def median_of_squared(squared):
-    """The median heuristic width from a matrix of squared distances (no ``pdist``).
-
-    The lower median of the positive pairwise distances is the square root of the
-    lower median of the positive squared distances (the square root is
-    increasing): the matrix the kernel needs anyway gives the width. 1 when no
-    two rows differ.
-    """
-    n = len(squared)
-    one = torch.ones((), dtype=squared.dtype, device=squared.device)
-    if n < 2:
-        return one
-    distances = squared.detach().reshape(-1)[_upper_triangle(n, squared.device)]
-    if not bool((distances > 0).all()):  # ties: the heuristic leaves them out
-        distances = distances[distances > 0]
-        if distances.numel() == 0:
-            return one
-    return distances.median().sqrt()
-
-
-@functools.lru_cache(maxsize=16)
-def _upper_triangle(n, device):
-    """Flat positions of the entries above the diagonal of an ``n x n`` matrix."""
-    rows, columns = torch.triu_indices(n, n, offset=1, device=device)
-    return rows * n + columns
 
 
 # ---------------------------------------------------------------- CS-QMI
@@ -123,7 +94,7 @@ def conditional_weights(K, w):
 
 
 def prediction_sums(M, y, y_hat, width):
-    """``A(y, y_hat)``, ``A(y_hat, y_hat)`` and the weighted kernel matrix of both.
+    """``A(y, y_hat)`` and ``A(y_hat, y_hat)``.
 
     The predictions against ``[y, y_hat]`` in one kernel matrix: the two sums are
     its blocks weighted by ``M`` (``M`` and the kernel are symmetric, so
@@ -133,4 +104,4 @@ def prediction_sums(M, y, y_hat, width):
     both = gram(pairwise_squared(y_hat, torch.cat([y, y_hat])), width)
     weighted = both.reshape(n, 2, n) * M[:, None, :]
     cross, predicted = weighted.sum(dim=(0, 2))
-    return cross, predicted, weighted
+    return cross, predicted
