@@ -247,11 +247,15 @@ class BaseWindowForecaster(BaseForecaster):
     def _train(self, model, Y, known, lagged):
         model.series_mean_, model.series_scale_ = location_scale(Y)
         model.seasonality_terms_ = self.seasonality_terms_
+        model._fit_windows(self._training_windows(model, Y, known, lagged))
+
+    def _training_windows(self, model, Y, known, lagged):
+        """The windows ``model`` (fitted on ``Y``) learns from: every complete one."""
         Z = self._normalise(model, Y)
         context, block = self._context_length(), self._block_size()
         n_origins = len(Y) - context - block + 1
         origins = np.arange(context, context + n_origins)
-        model._fit_windows(self._windows(Z, known, lagged, origins, with_target=True))
+        return self._windows(Z, known, lagged, origins, with_target=True)
 
     def _windows(self, Z, known, lagged, origins, *, with_target):
         """Windows of every series at every origin (rows: origin-major)."""
