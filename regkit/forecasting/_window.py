@@ -369,17 +369,51 @@ class BaseWindowForecaster(BaseForecaster):
         return point[:, :, None] + offsets
 
     def _calibration_residuals(self, n_steps):
-        """Residuals of the calibration model, one (n_origins, S) array per step ahead."""
+        """Out-of-sample residuals of each step ahead: one (m, S) array per step.
+
+        The calibration model's forecasts from the held-out origins, followed,
+        once ``update`` has added observations, by the final model's forecasts
+        from the origins after ``fit`` (none of them saw the values they
+        forecast). Each step keeps its ``m`` most recent residuals, ``m`` being
+        the number of held-out origins: a rolling window, so that the interval
+        widths follow the errors of the model as it is used (a trend that the
+        model misses widens them) instead of staying those of the held-out part.
+        """
         start, Y, known, lagged, cache = self._calibration
-        if n_steps in cache:
-            return cache[n_steps]
-        model = self.calibration_model_
+        n_fit, n_now = len(Y), len(self._Y)
+        if n_steps not in cache:
+            origins = np.arange(max(start, self._context_length()), n_fit)
+            if len(origins) > MAX_CALIBRATION_ORIGINS:
+                keep = np.linspace(len(origins) - 1, 0, MAX_CALIBRATION_ORIGINS)
+                origins = origins[np.sort(keep.round().astype(int))]
+            forecast = self._origin_forecasts(
+                self.calibration_model_, Y, known, lagged, origins, n_steps
+            )
+            cache[n_steps] = (origins, forecast)
+        origins, forecast = cache[n_steps]
+        n_kept = len(origins)
+        if n_now > n_fit:
+            if cache.get(("later", n_steps), (None,))[0] != n_now:
+                known_now, lagged_now = self._inputs(self._X, 0, n_now, self._Y.shape[1])
+                later = np.arange(max(n_fit, n_now - MAX_CALIBRATION_ORIGINS), n_now)
+                cache[("later", n_steps)] = (
+                    n_now,
+                    later,
+                    self._origin_forecasts(self, self._Y, known_now, lagged_now, later, n_steps),
+                )
+            _, later, later_forecast = cache[("later", n_steps)]
+            origins = np.concatenate([origins, later])
+            forecast = np.concatenate([forecast, later_forecast])
+        residuals = []
+        for k in range(n_steps):
+            observed = np.flatnonzero(origins + k < n_now)[-n_kept:]
+            residuals.append(self._Y[origins[observed] + k] - forecast[observed, :, k])
+        return residuals
+
+    def _origin_forecasts(self, model, Y, known, lagged, origins, n_steps):
+        """``model``'s forecasts from each origin of ``Y``, in data units: (n, S, n_steps)."""
         context = self._context_length()
-        n, n_series = Y.shape
-        origins = np.arange(max(start, context), n)
-        if len(origins) > MAX_CALIBRATION_ORIGINS:
-            keep = np.linspace(len(origins) - 1, 0, MAX_CALIBRATION_ORIGINS).round().astype(int)
-            origins = origins[np.sort(keep)]
+        n_series = Y.shape[1]
         known_all = self._extend_known(known, n_steps)
         Z = self._normalise(model, Y)
         past = sliding_window_view(Z, context, axis=0)[origins - context].reshape(-1, context)
@@ -393,12 +427,4 @@ class BaseWindowForecaster(BaseForecaster):
         windows = Windows(past, series, known_rows, lagged_rows, None, n_series, starts)
         forecast = model._forecast_windows(windows, n_steps)
         forecast = forecast.reshape(len(origins), n_series, n_steps)
-        forecast = forecast * model.series_scale_[None, :, None] + model.series_mean_[None, :, None]
-        residuals = []
-        for k in range(n_steps):
-            actual = np.full((len(origins), n_series), np.nan)
-            inside = origins + k < n
-            actual[inside] = Y[origins[inside] + k]
-            residuals.append(actual - forecast[:, :, k])
-        cache[n_steps] = residuals
-        return residuals
+        return forecast * model.series_scale_[None, :, None] + model.series_mean_[None, :, None]
