@@ -42,7 +42,11 @@ class ARNetForecaster(BaseWindowForecaster):
     Prediction intervals are split-conformal: a second network, fitted without
     the last ``calibration_size`` of the history, forecasts every origin in that
     held-out part; the quantiles of its residuals, for each step ahead and each
-    series, are added to the final model's forecast. This needs no change to the
+    series, are added to the final model's forecast. As ``update`` brings new
+    observations, the final model's own out-of-sample residuals at the new
+    origins replace the oldest held-out ones (a rolling window of the same
+    size), so that the widths follow a model whose errors drift away from those
+    of the held-out part. This needs no change to the
     network and no distributional assumption, and holds for any horizon that
     the held-out part spans; its price is a second fit. (Quantile heads trained
     with the pinball loss, NeuralProphet's alternative, calibrate on the training

@@ -40,7 +40,10 @@ seasonality : None, "auto", str, number, list or dict, default=None
         history before them; its forecasts from every origin in the held-out
         part give the residuals of each step ahead, whose conformal quantiles
         are the interval widths of the final model (fitted on the whole
-        history). None fits one model and gives no intervals.
+        history). After ``update`` (without refitting), the final model's
+        residuals at the new origins replace the oldest ones, so that the
+        widths follow the recent errors. None fits one model and gives no
+        intervals.
 """
 
 WINDOW_CONSTRAINTS = {
