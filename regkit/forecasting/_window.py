@@ -396,15 +396,7 @@ class BaseWindowForecaster(BaseForecaster):
         origins, forecast = cache[n_steps]
         n_kept = len(origins)
         if n_now > n_fit:
-            if cache.get(("later", n_steps), (None,))[0] != n_now:
-                known_now, lagged_now = self._inputs(self._X, 0, n_now, self._Y.shape[1])
-                later = np.arange(max(n_fit, n_now - MAX_CALIBRATION_ORIGINS), n_now)
-                cache[("later", n_steps)] = (
-                    n_now,
-                    later,
-                    self._origin_forecasts(self, self._Y, known_now, lagged_now, later, n_steps),
-                )
-            _, later, later_forecast = cache[("later", n_steps)]
+            later, later_forecast = self._later_forecasts(n_fit, n_steps, cache)
             origins = np.concatenate([origins, later])
             forecast = np.concatenate([forecast, later_forecast])
         residuals = []
@@ -412,6 +404,32 @@ class BaseWindowForecaster(BaseForecaster):
             observed = np.flatnonzero(origins + k < n_now)[-n_kept:]
             residuals.append(self._Y[origins[observed] + k] - forecast[observed, :, k])
         return residuals
+
+    def _later_forecasts(self, n_fit, n_steps, cache):
+        """The final model's forecasts from the origins after ``fit``, kept across updates.
+
+        A forecast from an origin at least ``n_steps`` before the previous end of
+        the history is unchanged by ``update`` (its inputs were all observed
+        then), so only the newer origins are forecast again: each update costs
+        the forecasts of its new origins, not of all of them.
+        """
+        n_now, n_series = self._Y.shape
+        empty = (n_fit, np.empty(0, dtype=int), np.empty((0, n_series, n_steps)))
+        n_done, done, done_forecast = cache.get(("later", n_steps), empty)
+        if n_done != n_now or not len(done):
+            first = max(n_fit, n_now - MAX_CALIBRATION_ORIGINS)
+            start = max(first, n_done - n_steps + 1)
+            keep = (done >= first) & (done < start)
+            known, lagged = self._inputs(self._X, 0, n_now, n_series)
+            new = np.arange(start, n_now)
+            forecast = self._origin_forecasts(self, self._Y, known, lagged, new, n_steps)
+            cache[("later", n_steps)] = (
+                n_now,
+                np.concatenate([done[keep], new]),
+                np.concatenate([done_forecast[keep], forecast]),
+            )
+        _, origins, forecast = cache[("later", n_steps)]
+        return origins, forecast
 
     def _origin_forecasts(self, model, Y, known, lagged, origins, n_steps):
         """``model``'s forecasts from each origin of ``Y``, in data units: (n, S, n_steps)."""

@@ -184,3 +184,23 @@ def test_rolling_calibration_follows_a_change_of_noise_level():
     # After the 80 residuals of the window have turned over (calibration_size=0.2).
     assert 0.7 <= np.mean(rolling_inside[100:]) <= 0.9
     assert np.mean(fixed_inside[100:]) < 0.55
+
+
+def test_rolling_residuals_are_those_of_a_fresh_computation():
+    # Forecasts from earlier origins are kept across updates; those whose
+    # future regressors were extrapolated are redone once the values arrive.
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(260)
+    y = make_ar_process(260, [0.5], random_state=2) + 0.8 * x
+    model = ARNetForecaster(n_lags=3, max_epochs=5, calibration_size=30, device="cpu")
+    model.set_params(random_state=0).fit(y[:200], X=x[:200, None])
+    for start, stop in [(200, 207), (207, 208), (208, 230), (230, 260)]:
+        X_future = np.ones((3, 1))
+        model.predict_interval(3, coverage=0.8, X=X_future)  # fills the cache
+        model.update(y[start:stop], X_new=x[start:stop, None])
+        incremental = model._calibration_residuals(3)
+        model._calibration[4].clear()
+        fresh = model._calibration_residuals(3)
+        for a, b in zip(incremental, fresh, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+            assert len(a) == 30
