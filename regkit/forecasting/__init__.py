@@ -16,6 +16,7 @@ Forecasters are not scikit-learn estimators (their ``fit`` takes a series, not
 from regkit.forecasting._arnet import ARNetRegressor
 from regkit.forecasting._arnet_forecaster import ARNetForecaster
 from regkit.forecasting._autoreg import AutoRegForecaster
+from regkit.forecasting._autotimes_forecaster import AutoTimesForecaster
 from regkit.forecasting._backtest import backtest
 from regkit.forecasting._base import BaseForecaster
 from regkit.forecasting._lags import make_lag_features
@@ -30,6 +31,7 @@ __all__ = [
     "ARNetForecaster",
     "ARNetRegressor",
     "AutoRegForecaster",
+    "AutoTimesForecaster",
     "BaseForecaster",
     "BaseWindowForecaster",
     "NaiveForecaster",

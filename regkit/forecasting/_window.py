@@ -247,6 +247,9 @@ class BaseWindowForecaster(BaseForecaster):
     def _train(self, model, Y, known, lagged):
         model.series_mean_, model.series_scale_ = location_scale(Y)
         model.seasonality_terms_ = self.seasonality_terms_
+        # The time grid, for models that embed the times of their windows
+        # (``_time_labels``): the calibration model is a clone that never saw ``fit``.
+        model._panel, model._step = self._panel, self._step
         Z = self._normalise(model, Y)
         context, block = self._context_length(), self._block_size()
         n_origins = len(Y) - context - block + 1

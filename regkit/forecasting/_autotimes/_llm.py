@@ -125,6 +125,7 @@ class FrozenLLM:
         # transformers 5 calls the KV cache argument `cache`; 4.x called it `past_key_values`.
         self._cache_keyword = "cache" if "cache" in parameters else "past_key_values"
         self.source = source
+        self.shared_key = None  # set by _shared.shared_llm: then pickled as a reference
         self._tokenizer = tokenizer
         self._tokenizer_loader = tokenizer_loader
         self._fingerprint = None
@@ -139,6 +140,15 @@ class FrozenLLM:
             raise
         for parameter in model.parameters():
             parameter.requires_grad_(False)
+
+    def __reduce_ex__(self, protocol):
+        if self.shared_key is None:
+            return super().__reduce_ex__(protocol)
+        # A shared LLM loaded by name is found again by name, never copied (see _shared).
+        from regkit.forecasting._autotimes._shared import restore_shared_llm
+
+        arguments = (self.source.name, self.source.seed or 0, str(self.dtype), str(self.device))
+        return restore_shared_llm, (*arguments, self.fingerprint)
 
     @property
     def config(self):
