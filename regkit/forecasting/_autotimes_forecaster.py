@@ -299,7 +299,7 @@ class AutoTimesForecaster(BaseWindowForecaster):
     >>> forecast.index[0], len(forecast)
     (Timestamp('2020-01-01 00:00:00'), 18)
     >>> sum(p.numel() for p in model.module_.parameters())  # the MLPs only
-    1964
+    2924
     >>> list(model.predict_interval(3, coverage=0.8).columns)
     ['lower', 'upper']
     >>> model.predict(3, prompt=[y.iloc[:24]]).shape  # in context: a prompt first
