@@ -374,6 +374,28 @@ class AutoTimesForecaster(BaseWindowForecaster):
         llm = params.pop("llm")
         return type(self)(llm=llm, **{k: clone(v, safe=False) for k, v in params.items()})
 
+    def set_params(self, **params):
+        """Set parameters (a fitted forecaster's ``rollout`` can change).
+
+        ``rollout`` is read when forecasting: set on a fitted forecaster, it applies
+        to its calibration model too, whose forecasts size the intervals.
+
+        Parameters
+        ----------
+        **params : dict
+            New values.
+
+        Returns
+        -------
+        self : AutoTimesForecaster
+        """
+        super().set_params(**params)
+        calibration = self.__dict__.get("calibration_model_")
+        if "rollout" in params and calibration is not None:
+            calibration.rollout = self.rollout
+            self._calibration[4].clear()  # residuals of the previous rollout
+        return self
+
     # ------------------------------------------------------------ validation
     def _validate_params(self):
         super()._validate_params()

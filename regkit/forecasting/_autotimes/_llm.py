@@ -15,6 +15,7 @@
 regkit never needs the ``llm`` extra.
 """
 
+import contextlib
 import hashlib
 import importlib.util
 import inspect
@@ -451,14 +452,29 @@ def _load_smollm2():
     from transformers import AutoModelForCausalLM
 
     path = smollm2_path()
-    model = AutoModelForCausalLM.from_pretrained(
-        path.parent, gguf_file=path.name, local_files_only=True
-    )
+    with _quiet_progress_bars():
+        model = AutoModelForCausalLM.from_pretrained(
+            path.parent, gguf_file=path.name, local_files_only=True
+        )
     return FrozenLLM(
         model,
         source=LLMSource("package", SMOLLM2),
         tokenizer_loader=TokenizerLoader(str(path.parent), gguf_file=path.name),
     )
+
+
+@contextlib.contextmanager
+def _quiet_progress_bars():
+    """Without the progress bars transformers draws while it de-quantises a GGUF file."""
+    from transformers.utils import logging
+
+    shown = logging.is_progress_bar_enabled()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if shown:
+            logging.enable_progress_bar()
 
 
 def _load_pretrained(name):
