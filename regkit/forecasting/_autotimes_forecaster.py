@@ -1,6 +1,7 @@
 """AutoTimes as a forecaster: a frozen decoder-only LLM trained around by regkit's engine."""
 
 import contextvars
+import copy
 import os
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -22,6 +23,7 @@ from regkit.forecasting._autotimes import (
 from regkit.forecasting._autotimes._batches import WindowBatches
 from regkit.forecasting._autotimes._shared import shared_llm, shared_timestamp_embedder
 from regkit.forecasting._horizon import horizon_doc
+from regkit.forecasting._params import ParamsMixin
 from regkit.forecasting._window import WINDOW_CONSTRAINTS, BaseWindowForecaster, location_scale
 from regkit.nn import (
     ACTIVATIONS,
@@ -373,6 +375,14 @@ class AutoTimesForecaster(BaseWindowForecaster):
         params = self.get_params(deep=False)
         llm = params.pop("llm")
         return type(self)(llm=llm, **{k: clone(v, safe=False) for k, v in params.items()})
+
+    def __repr__(self):
+        if isinstance(self.llm, str | os.PathLike):
+            return super().__repr__()
+        # A model instance's repr is its whole architecture: show its class instead.
+        shown = copy.copy(self)
+        shown.llm = _Shown(f"<{type(self.llm).__name__} instance>")
+        return ParamsMixin.__repr__(shown)
 
     def set_params(self, **params):
         """Set parameters (a fitted forecaster's ``rollout`` can change).
@@ -732,6 +742,16 @@ class AutoTimesForecaster(BaseWindowForecaster):
             "AutoTimesForecaster files are loaded with AutoTimesForecaster.load, which "
             "loads the LLM again and checks its fingerprint."
         )
+
+
+class _Shown:
+    """A value whose repr is the given text (for __repr__)."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __repr__(self):
+        return self.text
 
 
 def _rows(tensor, rows):

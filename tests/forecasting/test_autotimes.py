@@ -358,6 +358,8 @@ def test_model_instance_is_referenced_in_files_and_shared_by_clones(tmp_path):
     llm = fresh_tiny("tiny-gpt2")
     forecaster = model(llm, calibration_size=0.25).fit(seasonal())
     assert clone(forecaster).llm is llm  # never deep-copied
+    assert repr(clone(forecaster)).startswith("AutoTimesForecaster(")
+    assert "\n" not in repr(forecaster) and "<GPT2LMHeadModel instance>" in repr(forecaster)
     assert forecaster.calibration_model_.llm_ is forecaster.llm_
     path = forecaster.save(tmp_path / "instance.safetensors")
     with pytest.raises(ValueError, match="pass the same model"):
