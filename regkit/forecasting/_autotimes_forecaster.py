@@ -148,8 +148,9 @@ llm : str, path or transformers.PreTrainedModel, default="smollm2"
         steps, ``max_epochs * steps_per_epoch`` in all, whatever the length of
         the series (each epoch takes the next windows of a random order).
 
-    learning_rate : float, default=1e-3
-        Step size of the optimiser (its peak with ``lr_schedule="onecycle"``).
+    learning_rate : float, default=2e-3
+        Step size of the optimiser (its peak with ``lr_schedule="onecycle"``);
+        the reference's for GPT-2 (it uses 5e-4 to 2e-3 by dataset and LLM).
 
     weight_decay : float, default=0.0
         L2 penalty (coupled for Adam, decoupled for AdamW).
@@ -353,7 +354,7 @@ class AutoTimesForecaster(BaseWindowForecaster):
         max_epochs=10,
         batch_size=32,
         steps_per_epoch=None,
-        learning_rate=1e-3,
+        learning_rate=2e-3,
         weight_decay=0.0,
         optimizer="adam",
         lr_schedule="cosine",
