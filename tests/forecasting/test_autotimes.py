@@ -290,27 +290,11 @@ def test_context_not_a_multiple_of_the_segment_is_an_error():
 
 
 def test_llm_without_inputs_embeds_is_an_error_and_fit_leaves_the_state_alone():
-    from transformers import PretrainedConfig, PreTrainedModel
-
-    class IdsOnlyConfig(PretrainedConfig):
-        model_type = "regkit-ids-only-estimator-test"
-
-    class IdsOnlyModel(PreTrainedModel):
-        config_class = IdsOnlyConfig
-
-        def __init__(self, config):
-            super().__init__(config)
-            self.embed = torch.nn.Embedding(16, 4)
-
-        def get_input_embeddings(self):
-            return self.embed
-
-        def forward(self, input_ids):
-            return self.embed(input_ids)
+    from test_autotimes_core import ids_only_model  # the test directory is on sys.path
 
     forecaster = model().fit(seasonal())
     before = forecaster.predict(4)
-    forecaster.set_params(llm=IdsOnlyModel(IdsOnlyConfig()))
+    forecaster.set_params(llm=ids_only_model())
     with pytest.raises(ValueError, match="inputs_embeds"):
         forecaster.fit(seasonal(seed=3))
     np.testing.assert_array_equal(forecaster.predict(4), before)  # still the old model
