@@ -3,6 +3,8 @@
 import numpy as np
 
 _FLOAT32 = np.finfo(np.float32)
+# Spreads below this (for values scaled to [1, 2)) are rounding errors of the mean.
+_ROUNDING_SPREAD = 64 * np.finfo(np.float64).eps
 
 
 def _column_name(j, feature_names):
@@ -34,7 +36,8 @@ def check_float32_columns(X, feature_names=None, *, check_underflow=True):
     """
     if X.size == 0:
         return
-    largest = np.max(np.abs(X), axis=0)
+    # Two reductions instead of np.abs(X): no temporary the size of X.
+    largest = np.maximum(np.max(X, axis=0), -np.min(X, axis=0))
     over = np.flatnonzero(largest > _FLOAT32.max)
     if over.size:
         j = over[0]
@@ -68,8 +71,8 @@ def weighted_standardization(y, sample_weight=None):
     column's largest magnitude, which is exact (no rounding) and keeps every square
     far from overflow and underflow; they are then scaled back, again exactly. So
     ``y * 1e160`` and ``y * 1e-300`` give the moments of ``y`` times the factor, to
-    rounding. A constant column gets the power of two as its scale, so that the
-    encoding stays proportional to the data.
+    rounding. A constant column (spread at the level of rounding errors) gets the
+    power of two as its scale, so that the encoding stays proportional to the data.
 
     Parameters
     ----------
@@ -86,8 +89,11 @@ def weighted_standardization(y, sample_weight=None):
     unit = _power_of_two_below(np.max(np.abs(y), axis=0))
     scaled = y / unit
     mean = np.average(scaled, axis=0, weights=sample_weight)
-    variance = np.average((scaled - mean) ** 2, axis=0, weights=sample_weight)
-    spread = np.where(variance > 0, np.sqrt(variance), 1.0)
+    spread = np.sqrt(np.average((scaled - mean) ** 2, axis=0, weights=sample_weight))
+    # A spread at the level of the rounding of the mean (|scaled| < 2) is no spread: a
+    # constant column, whose average need not be exact, must not be scaled up to
+    # unit variance.
+    spread = np.where(spread > _ROUNDING_SPREAD, spread, 1.0)
     return mean * unit, spread * unit
 
 

@@ -289,21 +289,14 @@ def _taylor(r, degree, start):
     return result
 
 
+@_elementwise
 def exp(x):
     """Exponential from basic operations: ``x = n log(2) + r``, a polynomial in ``r``.
 
     ``2**n`` is applied in two halves built from their bits, so that results down
     to the subnormal range are right; the error is a few units in the last place.
 
-    Parameters
-    ----------
-    x : Tensor
-        Float32 or float64 values.
-
-    Returns
-    -------
-    y : Tensor
-        ``exp(x)``, like ``x``.
+    {elementwise}
 
     Examples
     --------
