@@ -250,11 +250,15 @@ class BaseWindowForecaster(BaseForecaster):
         # The time grid, for models that embed the times of their windows
         # (``_time_labels``): the calibration model is a clone that never saw ``fit``.
         model._panel, model._step = self._panel, self._step
+        model._fit_windows(self._training_windows(model, Y, known, lagged))
+
+    def _training_windows(self, model, Y, known, lagged):
+        """The windows ``model`` (fitted on ``Y``) learns from: every complete one."""
         Z = self._normalise(model, Y)
         context, block = self._context_length(), self._block_size()
         n_origins = len(Y) - context - block + 1
         origins = np.arange(context, context + n_origins)
-        model._fit_windows(self._windows(Z, known, lagged, origins, with_target=True))
+        return self._windows(Z, known, lagged, origins, with_target=True)
 
     def _windows(self, Z, known, lagged, origins, *, with_target):
         """Windows of every series at every origin (rows: origin-major)."""

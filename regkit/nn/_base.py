@@ -23,7 +23,7 @@ from regkit.nn._loop import TensorBatches, run_epochs
 from regkit.nn._random import make_generator, use_generator
 from regkit.nn._scaling import check_float32_columns, standardize, weighted_standardization
 from regkit.nn.invariant import batch_invariant
-from regkit.utils import fill_doc, store_init_params, validate_params
+from regkit.utils import check_numeric_target, fill_doc, store_init_params, validate_params
 
 ENGINE_PARAMETERS = """
 max_epochs : int, default=200
@@ -666,6 +666,7 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         X = validate_data(self, X, reset=False, dtype=np.float64)
         check_float32_columns(X, getattr(self, "feature_names_in_", None), check_underflow=False)
         if y is not None:
+            check_numeric_target(y)
             y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
             y = y.reshape(len(y), -1)
             if len(y) != len(X) or y.shape[1] != self.n_outputs_:
@@ -679,6 +680,7 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
 
     # ---------------------------------------------------------- fit internals
     def _validate_training_data(self, X, y, sample_weight, reset):
+        check_numeric_target(y)
         X, y = validate_data(
             self, X, y, reset=reset, multi_output=True, y_numeric=True, dtype=np.float64
         )
