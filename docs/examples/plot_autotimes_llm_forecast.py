@@ -66,9 +66,9 @@ print(f"last epoch: {model.history_[-1]}")
 # %%
 # Forecast, intervals and the baseline
 # ------------------------------------
-# Two segments ahead, rolled out with the LLM's KV cache (``rollout="cached"``):
-# each predicted year is fed back as the next token, and only that new position
-# runs through the LLM. The 80 % intervals are split-conformal: a second set of
+# Two segments ahead, rolled out as the reference code does (``rollout="sliding"``,
+# the default): each predicted year is fed back as the next token, and the last
+# ``context_length`` points are re-normalised and re-run through the LLM. The 80 % intervals are split-conformal: a second set of
 # MLPs around the same frozen LLM, trained without the last 20 % of the history,
 # forecasts every origin of that part, and its errors per step ahead size them.
 naive = NaiveForecaster(seasonal_period=12).fit(train)

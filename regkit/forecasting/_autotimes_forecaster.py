@@ -113,7 +113,7 @@ llm : str, path or transformers.PreTrainedModel, default="smollm2"
         Folder of the on-disk timestamp cache (one file per LLM, template,
         frequency and segment length); None keeps the cache in memory only.
 
-    rollout : {"cached", "sliding"}, default="cached"
+    rollout : {"sliding", "cached"}, default="sliding"
         How horizons longer than one segment are forecast, one segment per step,
         each prediction fed back as the next input. ``"cached"`` keeps the LLM's
         keys and values of earlier positions (its KV cache) and runs only the new
@@ -123,8 +123,10 @@ llm : str, path or transformers.PreTrainedModel, default="smollm2"
         is re-normalised by its own statistics and re-run whole at each step.
         The two agree on the first segment. The cached one is about 3 times
         faster, but on a series with a trend it drifts over long horizons (it
-        runs past the trained context, normalised by the observed context only):
-        prefer ``"sliding"`` there (see the user guide's measurements).
+        runs past the trained context, normalised by the observed context only),
+        so the default is the reference's ``"sliding"``; choose ``"cached"`` for
+        stationary series when rollout time matters (see the user guide's
+        measurements).
 
     dtype : {"float32", "float64"} or None, default=None
         Floating-point type of the LLM and the trainable layers. None: float32
@@ -351,7 +353,7 @@ class AutoTimesForecaster(BaseWindowForecaster):
         use_timestamps=False,
         timestamp_template=DEFAULT_TEMPLATE,
         timestamp_cache_dir=None,
-        rollout="cached",
+        rollout="sliding",
         dtype=None,
         calibration_size=0.2,
         max_epochs=10,
