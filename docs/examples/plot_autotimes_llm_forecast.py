@@ -68,9 +68,10 @@ print(f"last epoch: {model.history_[-1]}")
 # ------------------------------------
 # Two segments ahead, rolled out as the reference code does (``rollout="sliding"``,
 # the default): each predicted year is fed back as the next token, and the last
-# ``context_length`` points are re-normalised and re-run through the LLM. The 80 % intervals are split-conformal: a second set of
-# MLPs around the same frozen LLM, trained without the last 20 % of the history,
-# forecasts every origin of that part, and its errors per step ahead size them.
+# ``context_length`` points are re-normalised and re-run through the LLM. The
+# 80 % intervals are split-conformal: a second set of MLPs around the same frozen
+# LLM, trained without the last 20 % of the history, forecasts every origin of
+# that part, and its errors per step ahead size them.
 naive = NaiveForecaster(seasonal_period=12).fit(train)
 scores = {
     name: mean_absolute_scaled_error(test, m.predict(horizon), train, seasonal_period=12)
