@@ -480,6 +480,20 @@ FORECASTERS = {
         {"n_lags": 4, "max_epochs": 8, "device": "cpu", "random_state": 0}, rtol=1e-3
     ),
     "AutoRegForecaster": ForecasterContract({"n_lags": 2}),
+    # A tiny random LLM (the contract is about the input handling, not the LLM).
+    "AutoTimesForecaster": ForecasterContract(
+        {
+            "llm": "tiny-gpt2",
+            "segment_length": 3,
+            "context_length": 6,
+            "hidden_width": 16,
+            "max_epochs": 4,
+            "device": "cpu",
+            "random_state": 0,
+        },
+        exog=False,
+        rtol=1e-3,
+    ),
     "NaiveForecaster": ForecasterContract({}, exog=False),
 }
 N_TIMES, HORIZON = 60, 3

@@ -250,6 +250,9 @@ class BaseWindowForecaster(BaseForecaster):
     def _train(self, model, Y, known, lagged):
         model.series_mean_, model.series_scale_ = location_scale(Y)
         model.seasonality_terms_ = self.seasonality_terms_
+        # The time grid, for models that embed the times of their windows
+        # (``_time_labels``): the calibration model is a clone that never saw ``fit``.
+        model._panel, model._step = self._panel, self._step
         model._fit_windows(self._training_windows(model, Y, known, lagged))
 
     def _training_windows(self, model, Y, known, lagged):
