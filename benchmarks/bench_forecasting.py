@@ -5,7 +5,8 @@ once, on the first window, then ``update``-d at each origin without re-estimatin
 its parameters, as a deployed forecaster is used) of
 
 - ``ARNetForecaster`` without and with Fourier seasonality features
-  (``seasonality="auto"``), intervals by split-conformal calibration;
+  (``seasonality="auto"``), intervals by split-conformal calibration (rolled
+  forward with each ``update``);
 - ``AutoRegForecaster`` (statsmodels ``AutoReg``: ordinary least squares on the
   same lags), statsmodels' intervals;
 - statsmodels ``ETSModel`` (additive error and season) and ``SARIMAX``

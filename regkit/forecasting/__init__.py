@@ -6,7 +6,9 @@ Two faces of each model: a scikit-learn regressor on a lag matrix
 (:class:`ARNetForecaster`: ``fit(y, X=None)``, ``predict(fh)``,
 ``predict_interval(fh, coverage)``, ``update``) that takes one or many series
 (Series, wide or long DataFrame, array) and returns the same layout with the
-future index.
+future index. :class:`AutoTimesForecaster` forecasts with a frozen decoder-only
+language model (SmolLM2, embedded, by default; ``transformers`` is imported only
+when it fits).
 
 Forecasters are not scikit-learn estimators (their ``fit`` takes a series, not
 ``X, y``), so the estimator checks do not apply to them; they still have
@@ -16,6 +18,7 @@ Forecasters are not scikit-learn estimators (their ``fit`` takes a series, not
 from regkit.forecasting._arnet import ARNetRegressor
 from regkit.forecasting._arnet_forecaster import ARNetForecaster
 from regkit.forecasting._autoreg import AutoRegForecaster
+from regkit.forecasting._autotimes_forecaster import AutoTimesForecaster
 from regkit.forecasting._backtest import backtest
 from regkit.forecasting._base import BaseForecaster
 from regkit.forecasting._lags import make_lag_features
@@ -30,6 +33,7 @@ __all__ = [
     "ARNetForecaster",
     "ARNetRegressor",
     "AutoRegForecaster",
+    "AutoTimesForecaster",
     "BaseForecaster",
     "BaseWindowForecaster",
     "NaiveForecaster",

@@ -1,5 +1,6 @@
 """AR-Net as a forecaster: one global network for one or many series."""
 
+import copy
 from numbers import Integral
 
 import numpy as np
@@ -41,7 +42,11 @@ class ARNetForecaster(BaseWindowForecaster):
     Prediction intervals are split-conformal: a second network, fitted without
     the last ``calibration_size`` of the history, forecasts every origin in that
     held-out part; the quantiles of its residuals, for each step ahead and each
-    series, are added to the final model's forecast. This needs no change to the
+    series, are added to the final model's forecast. As ``update`` brings new
+    observations, the final model's own out-of-sample residuals at the new
+    origins replace the oldest held-out ones (a rolling window of the same
+    size), so that the widths follow a model whose errors drift away from those
+    of the held-out part. This needs no change to the
     network and no distributional assumption, and holds for any horizon that
     the held-out part spans; its price is a second fit. (Quantile heads trained
     with the pinball loss, NeuralProphet's alternative, calibrate on the training
@@ -183,8 +188,13 @@ class ARNetForecaster(BaseWindowForecaster):
     def _fit_windows(self, windows):
         names = ARNetRegressor._get_param_names()
         regressor = ARNetRegressor(**{name: getattr(self, name) for name in names})
-        target = windows.target[:, 0] if self.n_forecasts == 1 else windows.target
-        self.regressor_ = regressor.fit(self._design(windows), target)
+        self.regressor_ = regressor.fit(self._design(windows), self._window_targets(windows))
+        # The history may grow afterwards (update keeps the network): remember its
+        # length at fit, so that lag_rows rebuilds exactly the rows trained on.
+        self._n_trained = int(windows.origins.max()) + self.n_forecasts
+
+    def _window_targets(self, windows):
+        return windows.target[:, 0] if self.n_forecasts == 1 else windows.target
 
     def _predict_windows(self, windows):
         prediction = self.regressor_.predict(self._design(windows))
@@ -225,6 +235,115 @@ class ARNetForecaster(BaseWindowForecaster):
     def regularization_strength_(self):
         """The full sparsity lambda (0 without ``sparsity``)."""
         return self._fitted_regressor().regularization_strength_
+
+    # ------------------------------------------------------------ unlearning
+    def lag_rows(self, start=None, end=None, *, series=None):
+        """The rows the network was trained on, and which of them touch a time range.
+
+        Each training row of ``regressor_`` is one window of a series: ``n_lags``
+        past values (and regressors) as inputs, the next ``n_forecasts`` values as
+        targets, normalised as in ``fit``. A row *touches* the range when any of
+        its ``n_lags + n_forecasts`` times lies in it. Unlearning the range from
+        the network means forgetting the touching rows and keeping the others
+        (see :func:`regkit.unlearning.unlearn_time_window`).
+
+        Parameters
+        ----------
+        start, end : time label, int or None, default=None
+            First and last time of the range, both included (time labels of a
+            pandas history, as in ``y.loc[start:end]``, partial date strings
+            too; positions for an array history). None leaves that side open.
+        series : list of int or hashable, or None, default=None
+            Only windows of these series touch the range (positions, or names);
+            None: every series.
+
+        Returns
+        -------
+        X : ndarray of shape (n_rows, n_inputs)
+            The network's training inputs (rows origin by origin, series by
+            series).
+        y : ndarray of shape (n_rows,) or (n_rows, n_forecasts)
+            Its training targets (normalised).
+        touches : ndarray of shape (n_rows,), dtype=bool
+            The rows whose window touches the range.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from regkit.forecasting import ARNetForecaster
+        >>> y = np.sin(np.arange(60) / 3)
+        >>> model = ARNetForecaster(n_lags=4, max_epochs=2, calibration_size=None).fit(y)
+        >>> X, target, touches = model.lag_rows(30, 31)
+        >>> X.shape, int(touches.sum())  # 56 windows of 5 times; 6 contain time 30 or 31
+        ((56, 4), 6)
+        """
+        self._check_fitted()
+        n = self._n_trained
+        X = None if self._X is None else self._X[:n]
+        known, lagged = self._inputs(X, 0, n, self._Y.shape[1])
+        windows = self._training_windows(self, self._Y[:n], known, lagged)
+        first, last = self._time_positions(start, end)
+        touches = (windows.origins - self.n_lags <= last) & (
+            windows.origins + self.n_forecasts - 1 >= first
+        )
+        if series is not None:
+            wanted = [self._series_position(s) for s in np.atleast_1d(np.asarray(series, object))]
+            touches &= np.isin(windows.series, wanted)
+        return self._design(windows), self._window_targets(windows), touches
+
+    def _time_positions(self, start, end):
+        """Positions of the first and last history times in ``[start, end]``."""
+        index, n = self._panel.index, len(self._Y)
+        if index is None:
+            first = 0 if start is None else int(start)
+            last = n - 1 if end is None else int(end)
+        else:
+            span = index.slice_indexer(start, end)
+            first, last = span.start or 0, (n if span.stop is None else span.stop) - 1
+        if first > last:
+            raise ValueError(
+                f"the time range from {start!r} to {end!r} holds no time of the history."
+            )
+        return first, last
+
+    def with_regressor(self, regressor):
+        """A copy of this forecaster that forecasts with another fitted network.
+
+        The copy keeps the history, the per-series normalisation and the
+        seasonality terms, and predicts with ``regressor`` (for instance
+        ``regressor_`` after unlearning the rows of :meth:`lag_rows`). It has no
+        prediction intervals: the calibration model was trained on the same
+        history, and its residuals are computed from the observed values, so it
+        would keep what the network was asked to forget; refit to get intervals
+        again.
+
+        Parameters
+        ----------
+        regressor : ARNetRegressor
+            Fitted on rows like those of :meth:`lag_rows` (same inputs and
+            outputs); not copied.
+
+        Returns
+        -------
+        forecaster : ARNetForecaster
+            A new forecaster; this one is not modified.
+        """
+        self._check_fitted()
+        if not isinstance(regressor, ARNetRegressor):
+            raise TypeError(f"regressor must be an ARNetRegressor, got {type(regressor).__name__}.")
+        current = self.regressor_
+        shape = (getattr(regressor, "n_features_in_", None), getattr(regressor, "n_outputs_", None))
+        if shape != (current.n_features_in_, current.n_outputs_):
+            raise ValueError(
+                f"regressor must be fitted with {current.n_features_in_} inputs and "
+                f"{current.n_outputs_} outputs, like regressor_; got {shape}."
+            )
+        # Copy everything but the two networks: the new one is used as given.
+        memo = {id(current): regressor, id(self.calibration_model_): None}
+        memo[id(self._calibration)] = None
+        forecaster = copy.deepcopy(self, memo)
+        forecaster.calibration_model_, forecaster._calibration = None, None
+        return forecaster
 
     # ------------------------------------------------------------ components
     def predict_components(self, series=0):

@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from regkit.forecasting._base import BaseForecaster
 from regkit.forecasting._lags import lag_rows
+from regkit.forecasting._scale import exponents
 from regkit.utils import store_init_params
 
 
@@ -39,14 +40,26 @@ class AutoRegForecaster(BaseForecaster):
         The constant (0 with ``trend="n"``).
     exog_coef_ : ndarray of shape (n_exog,) or (n_series, n_exog)
         Coefficients of the exogenous columns.
+    sigma_ : float or ndarray of shape (n_series,)
+        Standard deviation of the one-step errors (statsmodels' ``sqrt(sigma2)``).
     results_ : list of statsmodels AutoRegResults
         The fitted statsmodels results, one per series (summary, information
-        criteria...).
+        criteria...). They are fitted to the series and to each exogenous column
+        divided by the power of two of its largest magnitude, so that any finite
+        scale fits (see Notes): the AR coefficients are the same, the constant,
+        the exogenous coefficients and ``sigma2`` are those in these units;
+        ``intercept_``, ``exog_coef_`` and ``sigma_`` are in the data's units.
     y_ : ndarray of shape (n_times,) or (n_times, n_series)
         The history.
 
     Notes
     -----
+    Scale: statsmodels solves on the data as given, so the squares of a series
+    near 1e160 overflow, and an exogenous column much larger than the series
+    (1e12 times and more) falls below the pseudo-inverse's tolerance and is
+    silently dropped. Dividing each series and each exogenous column by a power
+    of two first is exact and removes both problems.
+
     ``update`` re-estimates the coefficients on the whole history by default
     (``update_params=True``), so that it equals a new ``fit``; with
     ``update_params=False`` the coefficients are kept and the forecasts start
@@ -79,19 +92,42 @@ class AutoRegForecaster(BaseForecaster):
     def _fit(self, Y, X):
         from statsmodels.tsa.ar_model import AutoReg
 
+        # statsmodels solves on the data as given: squares of a series near 1e160
+        # overflow, and an exogenous column far larger than the lags is cut off by
+        # the pseudo-inverse's tolerance (a silently wrong fit). Each series and each
+        # exogenous column is divided by a power of two (exact) and the parameters
+        # are scaled back.
+        y_exp = exponents(Y)  # (n_series,)
+        x_exp = None if X is None else exponents(X)  # (n_series, n_exog)
         self.results_ = [
-            AutoReg(Y[:, s], lags=self.n_lags, trend=self.trend, exog=_column(X, s)).fit()
+            AutoReg(
+                np.ldexp(Y[:, s], -y_exp[s]),
+                lags=self.n_lags,
+                trend=self.trend,
+                exog=None if X is None else np.ldexp(X[:, s], -x_exp[s]),
+            ).fit()
             for s in range(Y.shape[1])
         ]
         params = np.array([np.asarray(r.params, dtype=np.float64) for r in self.results_])
         n_trend = 1 if self.trend == "c" else 0
-        squeeze = self._panel.squeeze
         intercept = params[:, 0] if n_trend else np.zeros(len(params))
-        self.intercept_ = float(intercept[0]) if squeeze else intercept
         coef = params[:, n_trend : n_trend + self.n_lags]
         exog_coef = params[:, n_trend + self.n_lags :]
+        sigma = np.sqrt([r.sigma2 for r in self.results_])
+        with np.errstate(over="ignore"):
+            intercept, sigma = np.ldexp(intercept, y_exp), np.ldexp(sigma, y_exp)
+            if x_exp is not None:
+                exog_coef = np.ldexp(exog_coef, y_exp[:, None] - x_exp)
+        if not np.all(np.isfinite(exog_coef)):
+            raise ValueError(
+                "The coefficients of the exogenous columns are beyond the float64 range: "
+                "X is too small relative to y; rescale X."
+            )
+        squeeze = self._panel.squeeze
+        self.intercept_ = float(intercept[0]) if squeeze else intercept
         self.coef_ = coef[0] if squeeze else coef
         self.exog_coef_ = exog_coef[0] if squeeze else exog_coef
+        self.sigma_ = float(sigma[0]) if squeeze else sigma
 
     def _predict(self, n_steps, X_future):
         coef = np.atleast_2d(self.coef_)
@@ -118,8 +154,7 @@ class AutoRegForecaster(BaseForecaster):
         for j in range(1, n_steps):
             k = min(j, self.n_lags)
             psi[j] = np.einsum("sk,ks->s", coef[:, :k], psi[j - 1 :: -1][:k])
-        sigma2 = np.array([r.sigma2 for r in self.results_])
-        se = np.sqrt(sigma2 * np.cumsum(psi**2, axis=0))
+        se = np.atleast_1d(self.sigma_) * np.sqrt(np.cumsum(psi**2, axis=0))
         point = self._predict(n_steps, X_future)
         return point[:, :, None] + se[:, :, None] * norm.ppf(quantiles)
 

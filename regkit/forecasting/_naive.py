@@ -7,6 +7,7 @@ from scipy.stats import norm
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from regkit.forecasting._base import BaseForecaster
+from regkit.forecasting._scale import root_mean_square, scaled_mean
 from regkit.utils import store_init_params
 
 
@@ -81,15 +82,17 @@ class NaiveForecaster(BaseForecaster):
 
     def _fit(self, Y, X):
         n = len(Y)
+        # Root mean squares in power-of-two units: squares of a series near 1e160
+        # would overflow (infinite intervals), near 1e-160 underflow (empty ones).
         if self.strategy == "last":
             m = self.seasonal_period
-            sigma = np.sqrt(np.mean((Y[m:] - Y[:-m]) ** 2, axis=0))
+            sigma = root_mean_square(Y[m:] - Y[:-m])
         elif self.strategy == "mean":
-            sigma = Y.std(axis=0, ddof=1)
+            sigma = root_mean_square(Y - scaled_mean(Y), ddof=1)
         else:
             slope = (Y[-1] - Y[0]) / (n - 1)
             residuals = np.diff(Y, axis=0) - slope
-            sigma = np.sqrt((residuals**2).sum(axis=0) / max(n - 2, 1))
+            sigma = root_mean_square(residuals, ddof=1)
         self.sigma_ = float(sigma[0]) if self._panel.squeeze else sigma
 
     def _predict(self, n_steps, X_future):
@@ -100,7 +103,7 @@ class NaiveForecaster(BaseForecaster):
             m = self.seasonal_period
             return Y[n - m + (h - 1) % m]
         if self.strategy == "mean":
-            return np.repeat(Y.mean(axis=0)[None, :], n_steps, axis=0)
+            return np.repeat(scaled_mean(Y)[None, :], n_steps, axis=0)
         slope = (Y[-1] - Y[0]) / (n - 1)
         return Y[-1] + h[:, None] * slope
 

@@ -40,7 +40,10 @@ seasonality : None, "auto", str, number, list or dict, default=None
         history before them; its forecasts from every origin in the held-out
         part give the residuals of each step ahead, whose conformal quantiles
         are the interval widths of the final model (fitted on the whole
-        history). None fits one model and gives no intervals.
+        history). After ``update`` (without refitting), the final model's
+        residuals at the new origins replace the oldest ones, so that the
+        widths follow the recent errors. None fits one model and gives no
+        intervals.
 """
 
 WINDOW_CONSTRAINTS = {
@@ -247,11 +250,18 @@ class BaseWindowForecaster(BaseForecaster):
     def _train(self, model, Y, known, lagged):
         model.series_mean_, model.series_scale_ = location_scale(Y)
         model.seasonality_terms_ = self.seasonality_terms_
+        # The time grid, for models that embed the times of their windows
+        # (``_time_labels``): the calibration model is a clone that never saw ``fit``.
+        model._panel, model._step = self._panel, self._step
+        model._fit_windows(self._training_windows(model, Y, known, lagged))
+
+    def _training_windows(self, model, Y, known, lagged):
+        """The windows ``model`` (fitted on ``Y``) learns from: every complete one."""
         Z = self._normalise(model, Y)
         context, block = self._context_length(), self._block_size()
         n_origins = len(Y) - context - block + 1
         origins = np.arange(context, context + n_origins)
-        model._fit_windows(self._windows(Z, known, lagged, origins, with_target=True))
+        return self._windows(Z, known, lagged, origins, with_target=True)
 
     def _windows(self, Z, known, lagged, origins, *, with_target):
         """Windows of every series at every origin (rows: origin-major)."""
@@ -365,17 +375,69 @@ class BaseWindowForecaster(BaseForecaster):
         return point[:, :, None] + offsets
 
     def _calibration_residuals(self, n_steps):
-        """Residuals of the calibration model, one (n_origins, S) array per step ahead."""
+        """Out-of-sample residuals of each step ahead: one (m, S) array per step.
+
+        The calibration model's forecasts from the held-out origins, followed,
+        once ``update`` has added observations, by the final model's forecasts
+        from the origins after ``fit`` (none of them saw the values they
+        forecast). Each step keeps its ``m`` most recent residuals, ``m`` being
+        the number of held-out origins: a rolling window, so that the interval
+        widths follow the errors of the model as it is used (a trend that the
+        model misses widens them) instead of staying those of the held-out part.
+        """
         start, Y, known, lagged, cache = self._calibration
-        if n_steps in cache:
-            return cache[n_steps]
-        model = self.calibration_model_
+        n_fit, n_now = len(Y), len(self._Y)
+        if n_steps not in cache:
+            origins = np.arange(max(start, self._context_length()), n_fit)
+            if len(origins) > MAX_CALIBRATION_ORIGINS:
+                keep = np.linspace(len(origins) - 1, 0, MAX_CALIBRATION_ORIGINS)
+                origins = origins[np.sort(keep.round().astype(int))]
+            forecast = self._origin_forecasts(
+                self.calibration_model_, Y, known, lagged, origins, n_steps
+            )
+            cache[n_steps] = (origins, forecast)
+        origins, forecast = cache[n_steps]
+        n_kept = len(origins)
+        if n_now > n_fit:
+            later, later_forecast = self._later_forecasts(n_fit, n_steps, cache)
+            origins = np.concatenate([origins, later])
+            forecast = np.concatenate([forecast, later_forecast])
+        residuals = []
+        for k in range(n_steps):
+            observed = np.flatnonzero(origins + k < n_now)[-n_kept:]
+            residuals.append(self._Y[origins[observed] + k] - forecast[observed, :, k])
+        return residuals
+
+    def _later_forecasts(self, n_fit, n_steps, cache):
+        """The final model's forecasts from the origins after ``fit``, kept across updates.
+
+        A forecast from an origin at least ``n_steps`` before the previous end of
+        the history is unchanged by ``update`` (its inputs were all observed
+        then), so only the newer origins are forecast again: each update costs
+        the forecasts of its new origins, not of all of them.
+        """
+        n_now, n_series = self._Y.shape
+        empty = (n_fit, np.empty(0, dtype=int), np.empty((0, n_series, n_steps)))
+        n_done, done, done_forecast = cache.get(("later", n_steps), empty)
+        if n_done != n_now or not len(done):
+            first = max(n_fit, n_now - MAX_CALIBRATION_ORIGINS)
+            start = max(first, n_done - n_steps + 1)
+            keep = (done >= first) & (done < start)
+            known, lagged = self._inputs(self._X, 0, n_now, n_series)
+            new = np.arange(start, n_now)
+            forecast = self._origin_forecasts(self, self._Y, known, lagged, new, n_steps)
+            cache[("later", n_steps)] = (
+                n_now,
+                np.concatenate([done[keep], new]),
+                np.concatenate([done_forecast[keep], forecast]),
+            )
+        _, origins, forecast = cache[("later", n_steps)]
+        return origins, forecast
+
+    def _origin_forecasts(self, model, Y, known, lagged, origins, n_steps):
+        """``model``'s forecasts from each origin of ``Y``, in data units: (n, S, n_steps)."""
         context = self._context_length()
-        n, n_series = Y.shape
-        origins = np.arange(max(start, context), n)
-        if len(origins) > MAX_CALIBRATION_ORIGINS:
-            keep = np.linspace(len(origins) - 1, 0, MAX_CALIBRATION_ORIGINS).round().astype(int)
-            origins = origins[np.sort(keep)]
+        n_series = Y.shape[1]
         known_all = self._extend_known(known, n_steps)
         Z = self._normalise(model, Y)
         past = sliding_window_view(Z, context, axis=0)[origins - context].reshape(-1, context)
@@ -389,12 +451,4 @@ class BaseWindowForecaster(BaseForecaster):
         windows = Windows(past, series, known_rows, lagged_rows, None, n_series, starts)
         forecast = model._forecast_windows(windows, n_steps)
         forecast = forecast.reshape(len(origins), n_series, n_steps)
-        forecast = forecast * model.series_scale_[None, :, None] + model.series_mean_[None, :, None]
-        residuals = []
-        for k in range(n_steps):
-            actual = np.full((len(origins), n_series), np.nan)
-            inside = origins + k < n
-            actual[inside] = Y[origins[inside] + k]
-            residuals.append(actual - forecast[:, :, k])
-        cache[n_steps] = residuals
-        return residuals
+        return forecast * model.series_scale_[None, :, None] + model.series_mean_[None, :, None]

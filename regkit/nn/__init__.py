@@ -24,6 +24,7 @@ from regkit.nn.invariant import batch_invariant, is_batch_invariant
 from regkit.nn.losses import (
     SupReMixMixtures,
     cs_divergence,
+    cs_ib_loss,
     cs_qmi,
     draw_supremix_mixtures,
     gaussian_gram,
@@ -48,6 +49,7 @@ __all__ = [
     "TrainingRun",
     "batch_invariant",
     "cs_divergence",
+    "cs_ib_loss",
     "cs_qmi",
     "current_generator",
     "draw_supremix_mixtures",

@@ -23,7 +23,7 @@ from regkit.nn._loop import TensorBatches, run_epochs
 from regkit.nn._random import make_generator, use_generator
 from regkit.nn._scaling import check_float32_columns, standardize, weighted_standardization
 from regkit.nn.invariant import batch_invariant
-from regkit.utils import fill_doc, store_init_params, validate_params
+from regkit.utils import check_numeric_target, fill_doc, store_init_params, validate_params
 
 ENGINE_PARAMETERS = """
 max_epochs : int, default=200
@@ -241,6 +241,14 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
       ``_train`` and runs ``run_epochs`` twice, each run with its own loss,
       parameters and ``stage`` name. ``partial_fit`` runs one epoch with
       ``_loss`` instead.
+    - ``_fit_held_out(X, y, sample_weight)``: after training, learn from the rows
+      that did not train (``y`` 2-D in its own units, ``sample_weight`` may be
+      None; possibly no rows): the early-stopping validation rows and any row a
+      subclass's ``_split`` keeps out of both parts (default: nothing). Not called
+      by ``partial_fit``.
+    - ``_forget_held_out()``: drop what ``_fit_held_out`` learned, because the
+      network has changed since: called after ``partial_fit`` and on the copy
+      that :meth:`fine_tune` trains (default: nothing).
 
     And to predict (``predict``, ``predict_tensor``, the distribution methods):
 
@@ -362,6 +370,12 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     def _on_train_step(self, step, n_steps):
         pass
 
+    def _fit_held_out(self, X, y, sample_weight):
+        pass
+
+    def _forget_held_out(self):
+        pass
+
     def _epoch_extras(self, module, X, y):
         return {}
 
@@ -452,8 +466,8 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
             self.device_ = str(resolve_device(self.device))
             generator = make_generator(self.random_state)
             train, valid = self._split(len(X), sample_weight, generator)
-            # Without a validation split every row trains: use X itself, not a copy.
-            rows = slice(None) if valid is None else train
+            # When every row trains, use X itself, not a copy.
+            rows = slice(None) if len(train) == len(X) else train
             w_train = None if sample_weight is None else sample_weight[rows]
             spec = self._module_spec(X.shape[1], self.n_outputs_)
             reuse = self.warm_start and getattr(self, "_module_built_for", None) == spec
@@ -472,6 +486,10 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
                 *self._tensors(X[rows], y_train, w_train), *valid_part, generator=generator
             )
             self._train(data)
+            held_out = np.setdiff1d(np.arange(len(X)), train, assume_unique=True)
+            self._fit_held_out(
+                X[held_out], y[held_out], None if sample_weight is None else sample_weight[held_out]
+            )
             # The optimiser and random stream of partial_fit restart after a fit.
             self.__dict__.pop("_optimizer", None)
             self.__dict__.pop("_generator_state", None)
@@ -543,6 +561,7 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
             )
             self._optimizer = run.optimizer
             self._generator_state = generator.get_state().numpy().copy()
+            self._forget_held_out()
         return self
 
     def fine_tune(
@@ -619,6 +638,7 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         check_is_fitted(self)
         tuned = copy.deepcopy(self)
         tuned.__dict__.pop("_optimizer", None)
+        tuned._forget_held_out()
         generator = make_generator(tuned.random_state if random_state is None else random_state)
         if reinitialize:
             with use_generator(generator):
@@ -666,6 +686,7 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         X = validate_data(self, X, reset=False, dtype=np.float64)
         check_float32_columns(X, getattr(self, "feature_names_in_", None), check_underflow=False)
         if y is not None:
+            check_numeric_target(y)
             y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
             y = y.reshape(len(y), -1)
             if len(y) != len(X) or y.shape[1] != self.n_outputs_:
@@ -679,6 +700,7 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
 
     # ---------------------------------------------------------- fit internals
     def _validate_training_data(self, X, y, sample_weight, reset):
+        check_numeric_target(y)
         X, y = validate_data(
             self, X, y, reset=reset, multi_output=True, y_numeric=True, dtype=np.float64
         )
@@ -721,7 +743,10 @@ class BaseNeuralRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         )
 
     def _split(self, n_samples, sample_weight, generator):
-        """Row indices of the training and validation parts (None: no validation)."""
+        """Row indices of the training and validation parts (None: no validation).
+
+        A subclass may hold rows out of both parts; they reach ``_fit_held_out``.
+        """
         if not self.early_stopping:
             return np.arange(n_samples), None
         n_valid = int(np.ceil(self.validation_fraction * n_samples))

@@ -12,11 +12,13 @@ from regkit.regression._histogram_encoding import (
     two_hot_encode,
 )
 from regkit.regression._neural import NeuralRegressor
+from regkit.regression._supremix import SupReMixRegressor
 
 __all__ = [
     "CSIBRegressor",
     "HistogramRegressor",
     "NeuralRegressor",
+    "SupReMixRegressor",
     "bin_centers",
     "csib_beta_sweep",
     "histogram_mean",

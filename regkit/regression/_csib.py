@@ -16,6 +16,7 @@ from regkit.nn import (
     BaseNeuralRegressor,
     Linear,
     cs_divergence,
+    cs_ib_loss,
     cs_qmi,
     current_generator,
     make_mlp,
@@ -303,13 +304,18 @@ class CSIBRegressor(BaseNeuralRegressor):
     def _loss(self, module, X, y, w):
         t = module.encode(X, sample=module.training)
         y_hat = module.decoder(t)
-        widths = self._widths(X, y)
-        loss = cs_divergence(X, y, y_hat, weights=w, **widths)
-        if self.beta > 0:
-            loss = loss + self.beta * cs_qmi(
-                X, t, sigma_x=widths["sigma_x"], sigma_t=self.sigma_t, weights=w
-            )
-        return loss
+        # One pass for both terms: the kernel on x is shared (cs_ib_loss).
+        return cs_ib_loss(
+            X,
+            y,
+            y_hat,
+            t,
+            beta=self.beta,
+            sigma_x=self.sigma_x,
+            sigma_y=self.sigma_y,
+            sigma_t=self.sigma_t,
+            weights=w,
+        )
 
     @torch.no_grad()
     def _information(self, module, X, y):

@@ -16,6 +16,11 @@ from regkit.nn import (
     register_estimator,
     weighted_mean,
 )
+from regkit.regression._histogram_calibration import (
+    calibrated_interval,
+    conformal_half_width,
+    conformity_scores,
+)
 from regkit.regression._histogram_encoding import (
     histogram_quantiles,
     hl_gauss_encode,
@@ -69,7 +74,8 @@ class HistogramRegressor(BaseNeuralRegressor):
     al., 2024, "Stop Regressing"). ``predict`` returns the mean of the predicted
     histogram; :meth:`predict_distribution`, :meth:`predict_quantiles` and
     :meth:`predict_interval` expose the whole predictive distribution, which an
-    MSE-trained model does not have.
+    MSE-trained model does not have; :meth:`predict_interval` is calibrated on
+    rows held out of training (``calibration_fraction``).
 
     Target encodings, for a target ``y`` and bin edges ``e_0 < ... < e_m``:
 
@@ -103,7 +109,7 @@ class HistogramRegressor(BaseNeuralRegressor):
         that ``sigma`` gave 4.235 / 2.066 / 1.103 with 50 bins and 4.240 / 2.067 /
         1.105 with 100; half of it (0.75 with 100 bins) lost on Friedman #1
         (1.126), twice it (1.5 with 50 bins) gained little more (4.231 / 2.065 /
-        1.102) but its de-blurred 90% intervals covered 87% there, against 95 /
+        1.102) but its own (uncalibrated) de-blurred 90% intervals covered 87% there, against 95 /
         95 / 89% for the default. Larger ``sigma`` smooths the targets more and
         blurs the predicted distribution more; :meth:`predict_quantiles` removes
         the blur.
@@ -131,6 +137,15 @@ class HistogramRegressor(BaseNeuralRegressor):
         targets starts near their mean; a custom backbone keeps its own
         initialisation.
 
+    calibration_fraction : float in (0, 1) or None, default=0.1
+        Share of the rows held out of training to calibrate
+        :meth:`predict_interval` by split-conformal prediction, so that its
+        intervals hold their coverage on unseen rows even when the network
+        over-fits (its own histogram is then too narrow). With
+        ``early_stopping=True`` the early-stopping validation rows calibrate
+        instead and no further row is held out. ``None`` trains on every row
+        (every non-validation row) and leaves the intervals uncalibrated.
+
     {engine_parameters}
 
     Attributes
@@ -142,6 +157,18 @@ class HistogramRegressor(BaseNeuralRegressor):
 
     sigma_ : ndarray of shape (n_outputs,)
         HL-Gauss standard deviation of each output (NaN for the other encodings).
+
+    target_range_ : ndarray of shape (n_outputs, 2)
+        Range of each output that intervals stay in: the training targets' range
+        with ``support="auto"``, the support otherwise.
+
+    calibration_scores_ : ndarray of shape (n_calibration, n_outputs, 2) or None
+        Conformity scores of the held-out rows with positive weight, for the
+        de-blurred and the blurred histogram (last axis); None without
+        calibration.
+
+    calibration_weights_ : ndarray of shape (n_calibration,) or None
+        Their sample weights (ones without ``sample_weight``).
 
     See Also
     --------
@@ -163,6 +190,25 @@ class HistogramRegressor(BaseNeuralRegressor):
     The encoded targets of the training set are held in memory
     (``n_samples * n_outputs * n_bins`` floats).
 
+    Calibration. A network trained to low cross-entropy on its training rows
+    predicts histograms narrower than the spread on unseen rows, so their
+    quantiles under-cover (81% for a nominal 90% on a large real data set at the
+    default budget). :meth:`predict_interval` is therefore calibrated by
+    split-conformal prediction on held-out rows (``calibration_fraction``, or the
+    early-stopping validation rows): the conformity score of a held-out row is
+    ``|F(y) - 1/2|``, ``F`` its predicted (de-blurred) distribution function
+    (distributional conformal prediction, Chernozhukov et al., 2021), adjusted at
+    the edges of the target range so that it is exactly the smallest interval of
+    the family that holds ``y`` (nested conformal prediction, Gupta et al., 2022).
+    It was chosen over conformalised quantile regression (an additive shift of
+    fixed quantiles, Romano et al., 2019) and over temperature scaling: it
+    calibrates every coverage level from one vector of scores, rescales the
+    interval with the predicted spread (heteroscedastic targets keep adaptive
+    widths), keeps ends inside the target range and a point mass at its edge
+    (exact zeros) a point mass, and has the finite-sample guarantee that
+    temperature scaling lacks. With early stopping the validation rows both
+    choose the epoch and calibrate; that reuse is slightly optimistic in theory.
+
     References
     ----------
     Imani, E. and White, M. (2018). Improving regression performance with
@@ -174,21 +220,29 @@ class HistogramRegressor(BaseNeuralRegressor):
     Imani, E., Luedemann, K., Scholnick-Hughes, S., Elelimy, E. and White, M.
     (2024). Investigating the histogram loss in regression. arXiv:2402.13425.
 
+    Chernozhukov, V., Wuthrich, K. and Zhu, Y. (2021). Distributional conformal
+    prediction. PNAS 118(48).
+
+    Gupta, C., Kuchibhotla, A. K. and Ramdas, A. (2022). Nested conformal
+    prediction and quantile out-of-bag ensemble methods. Pattern Recognition 127.
+
     Examples
     --------
     >>> import numpy as np
     >>> from regkit.regression import HistogramRegressor
     >>> rng = np.random.default_rng(0)
-    >>> X = rng.uniform(-2, 2, size=(300, 1))
-    >>> y = np.sin(2 * X[:, 0]) + 0.1 * rng.standard_normal(300)
+    >>> X = rng.uniform(-2, 2, size=(600, 1))
+    >>> y = np.sin(2 * X[:, 0]) + 0.1 * rng.standard_normal(600)
     >>> model = HistogramRegressor(
     ...     hidden_layer_sizes=(32,), n_bins=30, max_epochs=60, learning_rate=1e-2,
     ...     random_state=0,
-    ... ).fit(X, y)
-    >>> model.score(X, y) > 0.9
+    ... ).fit(X[:400], y[:400])
+    >>> model.score(X[400:], y[400:]) > 0.9
     True
-    >>> model.predict_interval(X[:2], coverage=0.9).shape
-    (2, 2)
+    >>> lower, upper = model.predict_interval(X[400:], coverage=0.9).T
+    >>> covered = np.mean((lower <= y[400:]) & (y[400:] <= upper))  # 0.915
+    >>> bool(0.85 < covered < 0.95)
+    True
     """
 
     _parameter_constraints = {
@@ -199,6 +253,7 @@ class HistogramRegressor(BaseNeuralRegressor):
         "sigma_ratio": [Interval(Real, 0, None, closed="neither")],
         "support": [StrOptions({"auto"}), tuple, list],
         "backbone": [callable, None],
+        "calibration_fraction": [Interval(Real, 0, 1, closed="neither"), None],
     }
 
     def __init__(
@@ -212,6 +267,7 @@ class HistogramRegressor(BaseNeuralRegressor):
         sigma_ratio=0.75,
         support="auto",
         backbone=None,
+        calibration_fraction=0.1,
         max_epochs=200,
         batch_size=128,
         learning_rate=1e-3,
@@ -287,8 +343,10 @@ class HistogramRegressor(BaseNeuralRegressor):
                 padded_support(lo, hi, self.n_bins, self._pad_bins())
                 for lo, hi in zip(rows.min(axis=0), rows.max(axis=0))
             ]
+            self.target_range_ = np.column_stack([rows.min(axis=0), rows.max(axis=0)])
         else:
             supports = [support] * y.shape[1]
+            self.target_range_ = np.array(supports, dtype=np.float64)
         self.bin_edges_ = np.array([np.linspace(lo, hi, self.n_bins + 1) for lo, hi in supports])
         width = self.bin_edges_[:, 1] - self.bin_edges_[:, 0]
         self.sigma_ = (
@@ -319,6 +377,70 @@ class HistogramRegressor(BaseNeuralRegressor):
             else:
                 columns.append(one_hot_encode(y[:, j], edges))
         return np.concatenate(columns, axis=1)
+
+    # ---------------------------------------------------------- calibration
+    def _split(self, n_samples, sample_weight, generator):
+        train, valid = super()._split(n_samples, sample_weight, generator)
+        # Early stopping's validation rows calibrate too; otherwise hold rows out.
+        if valid is not None or self.calibration_fraction is None:
+            return train, valid
+        n_held = int(np.ceil(self.calibration_fraction * n_samples))
+        if n_samples - n_held < 1:  # a single row trains; no row is left to calibrate
+            return train, None
+        perm = torch.randperm(n_samples, generator=generator).numpy()
+        train = np.sort(perm[n_held:])
+        if sample_weight is not None and not sample_weight[train].sum() > 0:
+            raise ValueError(
+                "every training row has sample_weight 0, so the training loss is undefined; "
+                f"give the rows left after calibration_fraction = {self.calibration_fraction} "
+                "some weight."
+            )
+        return train, None
+
+    def _snap_reach(self):
+        """Per output, how far from an edge of the target range an interval end snaps to it.
+
+        The network smears a point mass over about a bin (two-hot, one-hot) or the
+        encoding's Gaussian (HL-Gauss); an end within that distance means the edge.
+        """
+        width = self.bin_edges_[:, 1] - self.bin_edges_[:, 0]
+        reach = np.maximum(width, 2 * self.sigma_) if self.target_encoding == "hl_gauss" else width
+        return np.minimum(reach, np.diff(self.target_range_, axis=1)[:, 0] / 2)
+
+    def _blur(self, deblur):
+        if deblur and self.target_encoding == "hl_gauss":
+            return self.sigma_
+        return np.zeros(len(self.bin_edges_))
+
+    def _fit_held_out(self, X, y, sample_weight):
+        self.calibration_scores_ = self.calibration_weights_ = None
+        if self.calibration_fraction is None:
+            return
+        weights = np.ones(len(X)) if sample_weight is None else sample_weight
+        X, y, weights = X[weights > 0], y[weights > 0], weights[weights > 0]
+        if len(X) == 0:
+            warnings.warn(
+                "No held-out row with positive weight is left to calibrate the intervals: "
+                "predict_interval returns the whole target range. Use more rows, or a larger "
+                "calibration_fraction (validation_fraction with early stopping).",
+                UserWarning,
+                stacklevel=3,
+            )
+        # X is validated already (predict's validation would warn about feature names).
+        probabilities = self._probabilities(self._forward(X)).cpu().numpy() if len(X) else None
+        reach = self._snap_reach()
+        scores = np.zeros((len(X), self.n_outputs_, 2))
+        for j, edges in enumerate(self.bin_edges_):
+            for d, blur in enumerate((self._blur(True)[j], 0.0)):
+                if len(X):
+                    scores[:, j, d] = conformity_scores(
+                        probabilities[:, j], edges, y[:, j], blur, *self.target_range_[j], reach[j]
+                    )
+        self.calibration_scores_, self.calibration_weights_ = scores, weights
+
+    def _forget_held_out(self):
+        # partial_fit and fine_tune change the network: the scores no longer describe it.
+        self.calibration_scores_ = self.calibration_weights_ = None
 
     def _logits(self, module, X):
         return module(X).reshape(len(X), self.n_outputs_, self.bin_edges_.shape[1] - 1)
@@ -421,10 +543,22 @@ class HistogramRegressor(BaseNeuralRegressor):
         return quantiles[..., 0] if q_array.ndim == 0 else quantiles
 
     def predict_interval(self, X, coverage=0.9, deblur=True):
-        """Central prediction interval of the predicted distribution.
+        """Central prediction interval, calibrated on rows the network did not train on.
 
-        The ends are the ``(1 - coverage) / 2`` and ``(1 + coverage) / 2`` quantiles
-        of :meth:`predict_quantiles`.
+        With ``calibration_fraction`` set (the default) the interval is the
+        split-conformal one of the nested family ``[Q(1/2 - t), Q(1/2 + t)]``,
+        ``Q`` the row's quantile function (:meth:`predict_quantiles`), with ends
+        within ``max(bin width, 2 sigma_)`` of an edge of the target range
+        (``target_range_``) moved onto it: the half-width ``t`` is the conformal
+        quantile of the held-out rows' conformity scores (see the user guide). On
+        rows exchangeable with the training rows it covers at least ``coverage``
+        of the targets on average, and at most
+        ``coverage + 1 / (n_calibration + 1)`` when no scores tie. Ends never leave
+        the target range, and a point mass at an edge (the zeros of a
+        non-negative target) stays one. Without calibration (after
+        ``partial_fit`` or ``fine_tune``, or with ``calibration_fraction=None``)
+        it is ``[Q((1 - coverage) / 2), Q((1 + coverage) / 2)]``, the network's
+        own interval, which is over-confident when the network over-fits.
 
         Parameters
         ----------
@@ -433,15 +567,40 @@ class HistogramRegressor(BaseNeuralRegressor):
         coverage : float, default=0.9
             Probability mass of the interval, in ``(0, 1)``.
         deblur : bool, default=True
-            HL-Gauss only: remove the encoding's Gaussian blur (see
-            :meth:`predict_quantiles`); ``False`` gives the wider interval of the
-            blurred histogram.
+            HL-Gauss only: ``Q`` is de-blurred (see :meth:`predict_quantiles`);
+            ``False`` calibrates the blurred histogram's quantiles instead.
 
         Returns
         -------
         interval : ndarray of shape (n_samples, 2) or (n_samples, n_outputs, 2)
-            Lower and upper ends on the last axis.
+            Lower and upper ends on the last axis. The whole target range where
+            too few held-out rows exist for ``coverage``.
         """
         if not (isinstance(coverage, Real) and 0 < coverage < 1):
             raise ValueError(f"coverage must be a number in (0, 1), got {coverage!r}.")
-        return self.predict_quantiles(X, [(1 - coverage) / 2, (1 + coverage) / 2], deblur=deblur)
+        if not isinstance(deblur, (bool, np.bool_)):
+            raise TypeError(f"deblur must be a bool, got {deblur!r}.")
+        scores = getattr(self, "calibration_scores_", None)
+        if scores is None:
+            return self.predict_quantiles(
+                X, [(1 - coverage) / 2, (1 + coverage) / 2], deblur=deblur
+            )
+        probabilities = self._predict_probabilities(X)
+        reach, blur, column = self._snap_reach(), self._blur(deblur), 0 if deblur else 1
+        interval = np.stack(
+            [
+                calibrated_interval(
+                    probabilities[:, j],
+                    edges,
+                    float(blur[j]),
+                    conformal_half_width(
+                        scores[:, j, column], self.calibration_weights_, float(coverage)
+                    ),
+                    *self.target_range_[j],
+                    reach[j],
+                )
+                for j, edges in enumerate(self.bin_edges_)
+            ],
+            axis=1,
+        )
+        return interval[:, 0] if self._y_1d else interval

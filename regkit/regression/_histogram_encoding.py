@@ -313,12 +313,35 @@ def histogram_quantiles(probabilities, bin_edges, q, blur_sigma=0.0):
     return _deblur(quantiles, p / total, edges, blur_sigma)
 
 
+def unit_scale(edges):
+    """Midpoint and half-width of the support, computed without overflow.
+
+    ``(v - mid) / half`` maps the support onto ``[-1, 1]``; moments computed in
+    those units neither overflow nor cancel, whatever the scale of the target.
+    """
+    return edges[0] / 2 + edges[-1] / 2, edges[-1] / 2 - edges[0] / 2
+
+
+def deblur_location_scale(p, edges, blur_sigma):
+    """Mean and shrink factor of the location-scale de-blurring, per histogram.
+
+    The de-blurred quantile of a histogram of mean ``mu`` is
+    ``mu + factor * (q - mu)``, ``q`` its blurred quantile (see
+    :func:`histogram_quantiles`); ``0 < factor <= 1``.
+    """
+    mid, half = unit_scale(edges)
+    unit_edges = (edges / 2 - mid / 2) / (half / 2)
+    centers = bin_centers(unit_edges)
+    mean = p @ centers
+    within_bin = p @ (np.diff(unit_edges) ** 2 / 12)
+    # Sheppard-corrected variance about the mean (two passes: no cancellation).
+    blurred = np.einsum("ij,ij->i", p, (centers[None, :] - mean[:, None]) ** 2) - within_bin
+    sharp = np.maximum(blurred - (blur_sigma / half) ** 2, within_bin)
+    factor = np.sqrt(np.clip(sharp / np.maximum(blurred, np.finfo(float).tiny), 0.0, 1.0))
+    return mid + half * mean, factor
+
+
 def _deblur(quantiles, p, edges, blur_sigma):
     """Shrink quantiles towards the mean by the location-scale de-blurring factor."""
-    centers = bin_centers(edges)
-    mean = p @ centers
-    within_bin = p @ (np.diff(edges) ** 2 / 12)
-    blurred = p @ centers**2 - mean**2 - within_bin  # Sheppard-corrected variance
-    sharp = np.maximum(blurred - blur_sigma**2, within_bin)
-    factor = np.sqrt(np.clip(sharp / np.maximum(blurred, np.finfo(float).tiny), 0.0, 1.0))
+    mean, factor = deblur_location_scale(p, edges, blur_sigma)
     return mean[:, None] + factor[:, None] * (quantiles - mean[:, None])

@@ -31,7 +31,7 @@ from regkit.sketching._solve import (
     split_sketch,
 )
 from regkit.sketching._stream import SketchStream
-from regkit.utils import check_random_seed, validate_params
+from regkit.utils import check_numeric_target, check_random_seed, validate_params
 
 
 @contextmanager
@@ -343,6 +343,7 @@ BaseSketch subclass, default="auto"
                         f"sample_weight must have shape ({X.shape[0]},), got {sample_weight.shape}."
                     )
             return X.astype(np.float64), y.astype(np.float64), sample_weight
+        check_numeric_target(y)
         X, y = validate_data(
             self, X, y, reset=reset, dtype=np.float64, multi_output=True, y_numeric=True
         )

@@ -9,11 +9,13 @@ and :func:`unlearning_report` compares the resulting models with the retrained o
 (errors, output distance, membership inference, anamnesis index).
 """
 
-# Deep unlearners (Blindspot, Gaussian, fine-tuning) subclass Unlearner in their own
-# modules (_blindspot.py, _gaussian.py, _finetune.py) and are exported here.
 from regkit.unlearning._anamnesis import anamnesis_index, partial_fit_step, relearn_steps
 from regkit.unlearning._base import Rows, Unlearner
+from regkit.unlearning._blindspot import BlindspotUnlearner
 from regkit.unlearning._exact import ExactUnlearner
+from regkit.unlearning._finetune import FineTuneUnlearner
+from regkit.unlearning._forecasting import unlearn_time_window
+from regkit.unlearning._gaussian import GaussianUnlearner
 from regkit.unlearning._metrics import (
     MembershipInference,
     membership_inference,
@@ -27,7 +29,10 @@ from regkit.unlearning._statistics import RowStatistics
 
 __all__ = [
     "REPORT_COLUMNS",
+    "BlindspotUnlearner",
     "ExactUnlearner",
+    "FineTuneUnlearner",
+    "GaussianUnlearner",
     "MembershipInference",
     "RetrainUnlearner",
     "RowStatistics",
@@ -41,5 +46,6 @@ __all__ = [
     "prediction_wasserstein",
     "relearn_steps",
     "run_unlearners",
+    "unlearn_time_window",
     "unlearning_report",
 ]

@@ -8,6 +8,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples
 
 from regkit.unlearning._pipeline import final_estimator, transform_to_final
+from regkit.unlearning._seeding import seed_estimator
 from regkit.utils import fill_doc
 
 
@@ -16,9 +17,11 @@ def partial_fit_step(estimator, X, y):
 
     For a Pipeline, the batch goes through the fitted preprocessing (kept fixed) and
     the last step's ``partial_fit`` is called. Estimators with ``partial_fit``
-    include scikit-learn's ``SGDRegressor`` and ``MLPRegressor`` (one gradient
-    pass over the batch) and :class:`~regkit.unlearning.UnlearnableRidge` (adds the
-    rows exactly). For any other estimator, pass your own step to
+    include regkit's neural regressors (one epoch over the batch, in minibatches
+    of their ``batch_size``, continuing one optimiser), scikit-learn's
+    ``SGDRegressor`` and ``MLPRegressor`` (one gradient pass over the batch) and
+    :class:`~regkit.unlearning.UnlearnableRidge` (adds the rows exactly). For any
+    other estimator, pass your own step to
     :func:`relearn_steps` / :func:`anamnesis_index`: a callable
     ``step(estimator, X_batch, y_batch)`` that trains ``estimator`` in place.
 
@@ -60,7 +63,10 @@ _RELEARNING = """relearn_step : callable or None, default=None
     error : callable, default=sklearn.metrics.mean_absolute_error
         ``error(y_true, y_pred)``, lower is better.
     random_state : int or None, default=0
-        Seed of the batch order (every model relearns on the same batches)."""
+        Seed of the batch order (every model relearns on the same batches) and of
+        the copy's own draws: every ``random_state`` parameter of the copy is set
+        from it (so a neural regressor's ``partial_fit`` shuffles and drops out
+        the same way for every model). None keeps the models' own seeds."""
 
 
 @fill_doc(relearning=_RELEARNING)
@@ -128,6 +134,8 @@ def relearn_steps(
     if relearn_step is None:
         _check_partial_fit(final_estimator(estimator))
     model = copy.deepcopy(estimator)
+    if random_state is not None:
+        seed_estimator(model, random_state)
     if error(y_forget, model.predict(X_forget)) <= threshold:
         return 0.0
     rng = np.random.default_rng(random_state)
@@ -206,10 +214,10 @@ def anamnesis_index(
     Deviation from the reference code: its relearning trains the models in place,
     and the notebook then reuses the already retrained-and-relearnt gold model for
     the next AIN, which corrupts every value after the first. Here both models
-    are deep-copied, the batch order is seeded, and the arguments are never
-    modified. The threshold is measured on the rows passed as ``X_forget``; the
-    reference code uses held-out rows of the forgotten cohort, which a random
-    deletion does not define.
+    are deep-copied, the batch order and the copies' own draws are seeded,
+    and the arguments are never modified. The threshold is measured on the
+    rows passed as ``X_forget``; the reference code uses held-out rows of the
+    forgotten cohort, which a random deletion does not define.
 
     Examples
     --------

@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from regkit.unlearning._statistics import merge_statistics, remove_statistics, row_statistics
-from regkit.utils import validate_params
+from regkit.utils import check_numeric_target, validate_params
 
 
 class UnlearnableRidge(RegressorMixin, BaseEstimator):
@@ -42,7 +42,8 @@ class UnlearnableRidge(RegressorMixin, BaseEstimator):
         Sufficient statistics of the rows currently learnt (a named tuple:
         ``n_samples``, ``weight_sum``, ``mean`` (as ``origin + offset``) and
         centred ``scatter`` of ``[X, y]``, and ``magnitude``, the scale of
-        accumulated rounding).
+        accumulated rounding), with ``X`` and each target divided by the power
+        of two of its largest magnitude in ``fit`` (see Notes).
     n_samples_seen_ : int
         Rows currently learnt (fitted and added, minus forgotten).
     n_features_in_ : int
@@ -79,6 +80,14 @@ class UnlearnableRidge(RegressorMixin, BaseEstimator):
     holds, forgetting every row, or rows whose removal would leave a scatter matrix
     with a negative eigenvalue (for instance rows never fitted, or forgotten twice).
     Rows that mimic a valid subset cannot be told apart from one.
+
+    Scale: ``fit`` divides ``X`` and each target by the power of two of its
+    largest magnitude (exact in floating point) and solves with ``alpha`` in those
+    units, so that the scatter's squares stay in the float64 range: ``X`` and ``y``
+    scaled by anything from 1e-300 to 1e300 give the coefficients of the unscaled
+    problem with the equivalent penalty, where raw statistics would overflow to
+    inf or underflow to zero. Rows passed to :meth:`partial_fit` and
+    :meth:`forget` use the units of ``fit``.
 
     :meth:`forget` and :meth:`partial_fit` solve with the current ``alpha`` and
     ``fit_intercept``: the statistics do not depend on either, so a value changed
@@ -135,7 +144,9 @@ class UnlearnableRidge(RegressorMixin, BaseEstimator):
         """
         validate_params(self)
         X, Y, weights, single_output = self._validate_rows(X, y, sample_weight, reset=True)
-        self._set_state(row_statistics(X, Y, weights), X.shape[1], single_output)
+        exponents = (_exponent(X), np.array([_exponent(column) for column in Y.T]))
+        statistics = row_statistics(*_to_units(X, Y, exponents), weights)
+        self._set_state(statistics, X.shape[1], single_output, exponents)
         return self
 
     def partial_fit(self, X, y, sample_weight=None):
@@ -158,9 +169,9 @@ class UnlearnableRidge(RegressorMixin, BaseEstimator):
             return self.fit(X, y, sample_weight)
         validate_params(self)
         X, Y, weights = self._validate_more_rows(X, y, sample_weight)
-        added = row_statistics(X, Y, weights, origin=self.statistics_.origin)
+        added = row_statistics(*_rows_in_units(self, X, Y), weights, origin=self.statistics_.origin)
         statistics = merge_statistics(self.statistics_, added)
-        self._set_state(statistics, X.shape[1], self.coef_.ndim == 1)
+        self._set_state(statistics, X.shape[1], self.coef_.ndim == 1, self._exponents)
         return self
 
     def forget(self, X, y, sample_weight=None):
@@ -192,9 +203,11 @@ class UnlearnableRidge(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         validate_params(self)
         X, Y, weights = self._validate_more_rows(X, y, sample_weight)
-        removed = row_statistics(X, Y, weights, origin=self.statistics_.origin)
+        removed = row_statistics(
+            *_rows_in_units(self, X, Y), weights, origin=self.statistics_.origin
+        )
         statistics = remove_statistics(self.statistics_, removed)
-        self._set_state(statistics, X.shape[1], self.coef_.ndim == 1)
+        self._set_state(statistics, X.shape[1], self.coef_.ndim == 1, self._exponents)
         return self
 
     def predict(self, X):
@@ -217,6 +230,7 @@ class UnlearnableRidge(RegressorMixin, BaseEstimator):
     # -- helpers ---------------------------------------------------------------------
 
     def _validate_rows(self, X, y, sample_weight, reset):
+        check_numeric_target(y)
         X, y = validate_data(
             self, X, y, reset=reset, dtype=np.float64, multi_output=True, y_numeric=True
         )
@@ -234,17 +248,66 @@ class UnlearnableRidge(RegressorMixin, BaseEstimator):
             )
         return X, Y, weights
 
-    def _set_state(self, statistics, n_features, single_output):
+    def _set_state(self, statistics, n_features, single_output, exponents):
         # Solve first: a bad alpha raises here, before anything is assigned.
-        coef, intercept = _solve_ridge(statistics, n_features, self.alpha, self.fit_intercept)
+        coef, intercept = _solve_ridge(
+            statistics, n_features, self.alpha, self.fit_intercept, exponents
+        )
         self.statistics_ = statistics
+        self._exponents = exponents
         self.n_samples_seen_ = statistics.n_samples
         self.coef_ = coef[0] if single_output else coef
         self.intercept_ = float(intercept[0]) if single_output else intercept
 
 
-def _solve_ridge(statistics, n_features, alpha, fit_intercept):
-    """Coefficients ``(n_targets, d)`` and intercepts ``(n_targets,)`` from statistics."""
+def _exponent(values):
+    """Exponent ``e`` of the largest magnitude in ``values`` (``2**(e-1) <= max < 2**e``)."""
+    return int(np.frexp(np.max(np.abs(values), initial=0.0))[1])
+
+
+def _to_units(X, Y, exponents):
+    """``X / 2**e_x`` and each target ``/ 2**e_y``: exact, and of magnitude below 1."""
+    x_exponent, y_exponents = exponents
+    return np.ldexp(X, -x_exponent), np.ldexp(Y, -y_exponents)
+
+
+def _rows_in_units(model, X, Y):
+    """Rows added or removed after ``fit``, in the units of its statistics."""
+    with np.errstate(over="ignore"):
+        X, Y = _to_units(X, Y, model._exponents)
+    if not (np.isfinite(X).all() and np.isfinite(Y).all()):
+        raise ValueError(
+            "X or y holds values so much larger than the rows given to fit that their "
+            "squares leave the float64 range; refit on all the rows instead."
+        )
+    return X, Y
+
+
+def _solve_ridge(statistics, n_features, alpha, fit_intercept, exponents):
+    """Coefficients ``(n_targets, d)`` and intercepts ``(n_targets,)`` from statistics.
+
+    The statistics are those of ``X / 2**e_x`` and ``Y / 2**e_y`` (``exponents``):
+    with ``Z = X / 2**e_x`` the ridge problem is the same with ``alpha / 4**e_x``
+    (which may overflow to inf, or underflow to 0: the limits of a penalty that
+    dominates, or vanishes, at this scale), and its coefficients are scaled back by
+    ``2**(e_y - e_x)``, exactly. So the solve sees entries of magnitude about 1
+    whatever the units of the data, and its squares never leave the float64 range.
+    """
+    x_exponent, y_exponents = exponents
+    coef, intercept = _solve_scaled(statistics, n_features, alpha, fit_intercept, x_exponent)
+    with np.errstate(over="ignore"):
+        coef = np.ldexp(coef, (y_exponents - x_exponent)[:, None])
+        intercept = np.ldexp(intercept, y_exponents)
+    if not np.isfinite(coef).all():
+        raise ValueError(
+            "The coefficients are beyond the float64 range: y is too large (or X too "
+            "small) relative to the other; rescale X or y."
+        )
+    return coef, intercept
+
+
+def _solve_scaled(statistics, n_features, alpha, fit_intercept, x_exponent):
+    """The ridge solve on the scaled statistics, with the penalty in their units."""
     d = n_features
     mean, scatter, weight_sum = statistics.mean, statistics.scatter, statistics.weight_sum
     n_targets = mean.size - d
@@ -254,7 +317,8 @@ def _solve_ridge(statistics, n_features, alpha, fit_intercept):
             f"alpha must be a non-negative float or an array of shape ({n_targets},) "
             f"(one per target), got {alpha!r}."
         )
-    alphas = np.broadcast_to(alphas.ravel(), (n_targets,))
+    with np.errstate(over="ignore"):
+        alphas = np.ldexp(np.broadcast_to(alphas.ravel(), (n_targets,)), -2 * x_exponent)
     x_mean, y_mean = mean[:d], mean[d:]
     coef, definite = _penalised_solve(scatter[:d, :d], scatter[:d, d:], alphas)
     if fit_intercept:

@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from regkit.unlearning._seeding import seed_estimator
-from regkit.utils import validate_params
+from regkit.utils import check_numeric_target, validate_params
 
 
 class SISARegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
@@ -175,6 +175,7 @@ class SISARegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
                 f"sample_weight was given, but {type(template).__name__}.{method} does "
                 "not accept sample_weight."
             )
+        check_numeric_target(y)
         X, y = validate_data(
             self,
             X,
@@ -287,6 +288,7 @@ class SISARegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
             If a row is not among the remaining training rows.
         """
         check_is_fitted(self)
+        check_numeric_target(y)
         X, y = validate_data(self, X, y, reset=False, multi_output=True, y_numeric=True)
         available = {}
         remaining = np.setdiff1d(np.arange(len(self._X)), self.forgotten_indices_)
@@ -333,7 +335,7 @@ class SISARegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
             start_model = None if starts[s] == 0 else checkpoints[s][starts[s] - 1]
             data = [self._rows(part) for part in slices[s]]
             tasks.append(
-                delayed(_train_shard)(seeded, start_model, data, starts[s], epochs_per_slice)
+                delayed(_train_shard)(seeded, start_model, data, starts[s], epochs_per_slice, s)
             )
         return Parallel(n_jobs=self.n_jobs)(tasks)
 
@@ -370,8 +372,26 @@ class SISARegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
         return rows
 
 
-def _train_shard(template, start_model, slices, start, epochs_per_slice):
-    """Train one shard from stage ``start``; returns the models after each later stage."""
+def _train_shard(template, start_model, slices, start, epochs_per_slice, shard):
+    """Train one shard from stage ``start``; returns the models after each later stage.
+
+    A ``ValueError`` or ``TypeError`` of the shard's estimator (or an arithmetic
+    error from its numerical library) is re-raised as a ``ValueError`` or
+    ``TypeError`` that names the estimator, the shard and its rows, with the
+    original error chained: the user called SISA, not the library inside it.
+    """
+    try:
+        return _train_stages(template, start_model, slices, start, epochs_per_slice)
+    except (ValueError, TypeError, ArithmeticError) as error:
+        kind = TypeError if isinstance(error, TypeError) else ValueError
+        n_rows = sum(len(part[0]) for part in slices)
+        raise kind(
+            f"{template!r} failed to fit shard {shard} ({n_rows} rows of X and y): "
+            f"{type(error).__name__}: {error}"
+        ) from error
+
+
+def _train_stages(template, start_model, slices, start, epochs_per_slice):
     if len(slices) == 1:
         X, y, weight = slices[0]
         if len(X) == 0:

@@ -1,4 +1,4 @@
-"""Find every public estimator that regkit defines."""
+"""Find every public estimator and forecaster that regkit defines."""
 
 import importlib
 import inspect
@@ -21,6 +21,21 @@ def _public_modules():
             yield importlib.import_module(info.name)
         except _OPTIONAL_IMPORT_ERRORS:
             continue
+
+
+def _public_classes(keep):
+    """``(name, class)`` of the public regkit classes for which ``keep(class)`` holds."""
+    found = {}
+    for module in _public_modules():
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if (
+                cls.__module__.startswith("regkit.")
+                and not name.startswith(("_", "Base"))
+                and not inspect.isabstract(cls)
+                and keep(cls)
+            ):
+                found[name] = cls
+    return sorted(found.items())
 
 
 def all_estimators(type_filter=None):
@@ -51,19 +66,9 @@ def all_estimators(type_filter=None):
     """
     from sklearn.base import is_classifier, is_regressor
 
-    found = {}
-    for module in _public_modules():
-        for name, cls in inspect.getmembers(module, inspect.isclass):
-            if (
-                not cls.__module__.startswith("regkit.")
-                or not issubclass(cls, BaseEstimator)
-                or not callable(getattr(cls, "fit", None))
-                or name.startswith(("_", "Base"))
-                or inspect.isabstract(cls)
-            ):
-                continue
-            found[name] = cls
-    estimators = sorted(found.items())
+    estimators = _public_classes(
+        lambda cls: issubclass(cls, BaseEstimator) and callable(getattr(cls, "fit", None))
+    )
     if type_filter is None:
         return estimators
     checks = {
@@ -76,3 +81,30 @@ def all_estimators(type_filter=None):
             f"type_filter must be one of {sorted(checks)} or None, got {type_filter!r}."
         )
     return [(name, cls) for name, cls in estimators if checks[type_filter](cls)]
+
+
+def all_forecasters():
+    """List every public regkit forecaster class.
+
+    A class counts when it is exported by a public regkit module, derives from
+    :class:`regkit.forecasting.BaseForecaster`, is not abstract and its name does
+    not start with an underscore or ``Base``. Forecasters take ``fit(y, X=None)``
+    and are not scikit-learn estimators, so :func:`all_estimators` does not list
+    them. Modules that need a missing optional extra are skipped.
+
+    Returns
+    -------
+    forecasters : list of (str, type)
+        ``(name, class)`` pairs sorted by name.
+
+    Examples
+    --------
+    >>> from regkit.utils import all_forecasters
+    >>> names = [name for name, _ in all_forecasters()]
+    >>> "NaiveForecaster" in names
+    True
+    """
+    # Imported here: regkit.utils sits below regkit.forecasting.
+    from regkit.forecasting import BaseForecaster
+
+    return _public_classes(lambda cls: issubclass(cls, BaseForecaster))

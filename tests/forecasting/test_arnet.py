@@ -125,3 +125,37 @@ def test_nan_input_rejected():
     X[3, 1] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         ARNetRegressor().fit(X, y)
+
+
+def _weighted_lstsq(X, target, weight):
+    design = np.column_stack([np.ones(len(X)), X]) * np.sqrt(weight)[:, None]
+    solution = np.linalg.lstsq(design, target * np.sqrt(weight)[:, None], rcond=None)[0]
+    return solution[1:].T, solution[0]
+
+
+def test_linear_arnet_starts_at_weighted_least_squares():
+    y = make_ar_process(800, [0.5, -0.3, 0.2], noise=0.05, random_state=3)
+    X, targets = make_lag_features(y, 3, n_forecasts=2)
+    weight = np.random.default_rng(0).uniform(0.5, 2.0, len(X))
+    # A vanishing learning rate leaves the weights where they started.
+    model = ARNetRegressor(max_epochs=1, learning_rate=1e-12, random_state=0, device="cpu")
+    model.fit(X, targets, sample_weight=weight)
+    coef, intercept = _weighted_lstsq(X, targets, weight)
+    np.testing.assert_allclose(model.coef_, coef, atol=1e-4)
+    np.testing.assert_allclose(model.intercept_, intercept, atol=1e-4)
+    assert "_least_squares_start" not in model.__dict__
+
+
+def test_training_keeps_the_least_squares_fit_on_collinear_lags():
+    # Trend plus season plus AR(1) noise: 24 nearly collinear lags, where Adam
+    # from a random start ended with 1.7 times the least-squares training error.
+    t = np.arange(480)
+    noise = make_ar_process(480, [0.6], noise=0.3, random_state=0)
+    y = 0.1 * t + 3 * np.sin(2 * np.pi * t / 12) + noise
+    X, target = make_lag_features(y, 24)
+    model = ARNetRegressor(random_state=0, device="cpu").fit(X, target)
+    coef, intercept = _weighted_lstsq(X, target[:, None], np.ones(len(X)))
+    ls_error = np.mean((X @ coef[0] + intercept[0] - target) ** 2)
+    assert np.mean((model.predict(X) - target) ** 2) <= 1.01 * ls_error
+    losses = [record["train_loss"] for record in model.history_]
+    assert losses[-1] <= losses[0]

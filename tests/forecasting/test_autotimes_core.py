@@ -186,7 +186,8 @@ def test_not_a_model_is_a_type_error():
         load_llm(3)
 
 
-def test_llm_without_inputs_embeds_is_rejected():
+def ids_only_model():
+    """A causal LM whose forward takes token ids only (no ``inputs_embeds``)."""
     from transformers import PretrainedConfig, PreTrainedModel
 
     class IdsOnlyConfig(PretrainedConfig):
@@ -205,8 +206,12 @@ def test_llm_without_inputs_embeds_is_rejected():
         def forward(self, input_ids):
             return self.embed(input_ids)
 
+    return IdsOnlyModel(IdsOnlyConfig())
+
+
+def test_llm_without_inputs_embeds_is_rejected():
     with pytest.raises(ValueError, match="inputs_embeds"):
-        load_llm(IdsOnlyModel(IdsOnlyConfig()))
+        load_llm(ids_only_model())
 
 
 def test_bidirectional_encoder_is_rejected():

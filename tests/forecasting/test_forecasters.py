@@ -226,7 +226,12 @@ def test_demo_task_scores_every_model():
     from regkit._demo import run_demo
 
     table = run_demo(quick=True, areas=["forecasting"])
-    assert set(table["model"]) == {"ARNetForecaster", "statsmodels AutoReg", "seasonal naive"}
+    assert set(table["model"]) == {
+        "ARNetForecaster",
+        "statsmodels AutoReg",
+        "seasonal naive",
+        "AutoTimesForecaster (tiny random LLM)",
+    }
     assert set(table["metric"]) == {"test MASE", "test 80% interval coverage"}
     assert np.isfinite(table["score"]).all()
     mase = table[table["metric"] == "test MASE"].set_index("model")["score"]

@@ -1,5 +1,7 @@
 """Prediction intervals: naive formulas, statsmodels' AutoReg, conformal AR-Net."""
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -135,3 +137,70 @@ def test_arnet_intervals_need_calibration():
     with pytest.raises(ValueError, match="6-step-ahead"):
         model.predict_interval(6)
     assert model.predict_interval(5).shape == (5, 2)
+
+
+def test_conformal_residuals_roll_forward_with_update():
+    y = make_ar_process(300, [0.6], random_state=1)
+    model = ARNetForecaster(n_lags=3, max_epochs=5, calibration_size=40, device="cpu")
+    model.set_params(random_state=0).fit(y[:250])
+    held_out = model._calibration_residuals(1)[0]
+    assert held_out.shape == (40, 1)
+    frozen = copy.deepcopy(model)
+    model.update(y[250:270])
+    # The final model's one-step residuals at the 20 new origins (each forecast
+    # from the history up to its origin, with the fitted parameters) replace the
+    # 20 oldest held-out residuals.
+    later = []
+    for origin in range(250, 270):
+        reference = copy.deepcopy(frozen)
+        if origin > 250:
+            reference.update(y[250:origin])
+        later.append(y[origin] - np.asarray(reference.predict(1)).ravel()[0])
+    expected = np.concatenate([held_out[20:, 0], later])
+    np.testing.assert_allclose(model._calibration_residuals(1)[0][:, 0], expected, rtol=1e-6)
+    offsets = conformal_quantiles(expected[:, None], np.array([0.1, 0.9]))[0]
+    lower, upper = np.asarray(model.predict_interval(1, coverage=0.8))[0]
+    point = np.asarray(model.predict(1)).ravel()[0]
+    np.testing.assert_allclose([lower, upper], point + offsets, rtol=1e-6)
+
+
+def test_rolling_calibration_follows_a_change_of_noise_level():
+    # AR(1) whose noise triples after the fitted history: intervals calibrated
+    # once keep the old width; rolling ones recover the nominal coverage.
+    rng = np.random.default_rng(5)
+    noise = rng.standard_normal(700) * np.where(np.arange(700) < 400, 1.0, 3.0)
+    y = np.zeros(700)
+    for t in range(1, 700):
+        y[t] = 0.5 * y[t - 1] + noise[t]
+    model = ARNetForecaster(n_lags=2, max_epochs=20, device="cpu", random_state=0).fit(y[:400])
+    fixed = conformal_quantiles(model._calibration_residuals(1)[0], np.array([0.1, 0.9]))[0]
+    rolling_inside, fixed_inside = [], []
+    for origin in range(400, 700):
+        lower, upper = np.asarray(model.predict_interval(1, coverage=0.8))[0]
+        point = np.asarray(model.predict(1)).ravel()[0]
+        rolling_inside.append(lower <= y[origin] <= upper)
+        fixed_inside.append(point + fixed[0] <= y[origin] <= point + fixed[1])
+        model.update(y[origin : origin + 1])
+    # After the 80 residuals of the window have turned over (calibration_size=0.2).
+    assert 0.7 <= np.mean(rolling_inside[100:]) <= 0.9
+    assert np.mean(fixed_inside[100:]) < 0.55
+
+
+def test_rolling_residuals_are_those_of_a_fresh_computation():
+    # Forecasts from earlier origins are kept across updates; those whose
+    # future regressors were extrapolated are redone once the values arrive.
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(260)
+    y = make_ar_process(260, [0.5], random_state=2) + 0.8 * x
+    model = ARNetForecaster(n_lags=3, max_epochs=5, calibration_size=30, device="cpu")
+    model.set_params(random_state=0).fit(y[:200], X=x[:200, None])
+    for start, stop in [(200, 207), (207, 208), (208, 230), (230, 260)]:
+        X_future = np.ones((3, 1))
+        model.predict_interval(3, coverage=0.8, X=X_future)  # fills the cache
+        model.update(y[start:stop], X_new=x[start:stop, None])
+        incremental = model._calibration_residuals(3)
+        model._calibration[4].clear()
+        fresh = model._calibration_residuals(3)
+        for a, b in zip(incremental, fresh, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+            assert len(a) == 30

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from scipy.spatial.distance import pdist
 from sklearn.metrics.pairwise import rbf_kernel
 
-from regkit.nn import cs_divergence, cs_qmi, gaussian_gram, median_width
+from regkit.nn import cs_divergence, cs_ib_loss, cs_qmi, gaussian_gram, median_width
 
 
 def _rng_tensor(seed, *shape, scale=1.0):
@@ -244,3 +244,140 @@ def test_gradients_are_finite(case):
         assert torch.isfinite(tensor.grad).all()
     if case == "random":
         assert y_hat.grad.abs().sum() > 0
+
+
+# ------------------------------------------------- fused CS-IB objective
+def _unfused(x, y, y_hat, t, beta, sigma_x, sigma_y, sigma_t, weights):
+    """The CS-IB loss as the composition of the public estimators, through autograd."""
+    loss = cs_divergence(x, y, y_hat, sigma_x=sigma_x, sigma_y=sigma_y, weights=weights)
+    return loss + beta * cs_qmi(x, t, sigma_x=sigma_x, sigma_t=sigma_t, weights=weights)
+
+
+def _value_and_gradients(loss_fn, x, y, y_hat, t, **kwargs):
+    y_hat, t = y_hat.clone().requires_grad_(), t.clone().requires_grad_()
+    loss = loss_fn(x, y, y_hat, t, **kwargs)
+    gradients = torch.autograd.grad(loss, (y_hat, t), allow_unused=True)
+    return loss.item(), [
+        torch.zeros_like(a) if g is None else g for a, g in zip((y_hat, t), gradients)
+    ]
+
+
+FUSED_CASES = {
+    # name: (n, outputs, beta, sigma_x, sigma_y, sigma_t, weights)
+    "defaults": (64, 1, 0.1, 1.0, "median", "median", None),
+    "fixed_widths": (48, 1, 0.5, 1.5, 2.0, 0.8, None),
+    "median_x": (40, 1, 0.2, "median", 1.0, "median", None),
+    "no_compression": (40, 1, 0.0, 1.0, 2.0, "median", None),
+    "weights": (50, 1, 0.3, 1.0, 2.0, "median", "random"),
+    "zero_weights": (50, 1, 0.3, 1.0, 2.0, "median", "some_zero"),
+    "multi_output": (40, 3, 0.3, 1.0, "median", "median", "random"),
+    "duplicate_rows": (40, 1, 0.3, 1.0, "median", "median", None),
+    "over_512_rows": (600, 1, 0.1, 2.0, "median", "median", None),
+}
+
+
+@pytest.mark.parametrize("case", list(FUSED_CASES))
+def test_fused_csib_loss_equals_the_composition_in_float64(case):
+    n, k, beta, sigma_x, sigma_y, sigma_t, weighting = FUSED_CASES[case]
+    x, t = _rng_tensor(40, n, 5), _rng_tensor(41, n, 3)
+    y = x[:, :k] + 0.3 * _rng_tensor(42, n, k)
+    y_hat = y + 0.4 * _rng_tensor(43, n, k)
+    weights = None
+    if weighting is not None:
+        weights = torch.from_numpy(np.random.default_rng(44).uniform(0.2, 2.0, n))
+        if weighting == "some_zero":
+            weights[::3] = 0.0
+    if case == "duplicate_rows":  # ties: the median heuristic leaves them out
+        x[1::2], t[1::2], y[1::2], y_hat[1::2] = x[::2], t[::2], y[::2], y_hat[::2]
+    kwargs = {
+        "beta": beta,
+        "sigma_x": sigma_x,
+        "sigma_y": sigma_y,
+        "sigma_t": sigma_t,
+        "weights": weights,
+    }
+    fused, fused_grads = _value_and_gradients(cs_ib_loss, x, y, y_hat, t, **kwargs)
+    expected, expected_grads = _value_and_gradients(_unfused, x, y, y_hat, t, **kwargs)
+    assert fused == pytest.approx(expected, rel=1e-10, abs=1e-12)
+    for got, want in zip(fused_grads, expected_grads):
+        np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-12 * want.abs().max().item())
+    assert fused_grads[0].abs().max() > 0  # the prediction term does pull y_hat
+    if beta > 0:
+        assert fused_grads[1].abs().max() > 0
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_fused_csib_loss_on_tiny_batches(n):
+    x, y, t = _rng_tensor(45, n, 3), _rng_tensor(46, n, 1), _rng_tensor(47, n, 2)
+    kwargs = {
+        "beta": 0.5,
+        "sigma_x": 1.0,
+        "sigma_y": "median",
+        "sigma_t": "median",
+        "weights": None,
+    }
+    fused, fused_grads = _value_and_gradients(cs_ib_loss, x, y, y + 1, t, **kwargs)
+    expected, expected_grads = _value_and_gradients(_unfused, x, y, y + 1, t, **kwargs)
+    assert np.isfinite(fused) and fused == pytest.approx(expected, rel=1e-10, abs=1e-12)
+    for got, want in zip(fused_grads, expected_grads):
+        assert torch.isfinite(got).all()
+        np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+def test_fused_csib_loss_with_a_constant_representation_has_no_compression_term():
+    x, y = _rng_tensor(48, 30, 3), _rng_tensor(49, 30, 1)
+    t = torch.full((30, 2), 3.0)
+    kwargs = {"sigma_x": 1.0, "sigma_y": 2.0, "sigma_t": "median", "weights": None}
+    with_beta, grads = _value_and_gradients(cs_ib_loss, x, y, y + 0.2, t, beta=1.0, **kwargs)
+    without, _ = _value_and_gradients(cs_ib_loss, x, y, y + 0.2, t, beta=0.0, **kwargs)
+    assert with_beta == without  # I(x; t) = 0 when t is constant
+    assert torch.isfinite(grads[1]).all() and grads[1].abs().max() == 0
+
+
+def test_fused_csib_loss_keeps_gradients_of_inputs_that_need_them():
+    # x and y carrying a gradient take the autograd composition: same value, and a
+    # gradient for every input.
+    x, y, t = _rng_tensor(50, 20, 3), _rng_tensor(51, 20, 1), _rng_tensor(52, 20, 2)
+    y_hat = y + 0.3
+    kwargs = {"beta": 0.2, "sigma_x": 1.0, "sigma_y": 2.0, "sigma_t": "median", "weights": None}
+    x_grad = x.clone().requires_grad_()
+    loss = cs_ib_loss(x_grad, y, y_hat, t, **kwargs)
+    loss.backward()
+    assert loss.item() == pytest.approx(cs_ib_loss(x, y, y_hat, t, **kwargs).item(), rel=1e-12)
+    expected = x.clone().requires_grad_()
+    _unfused(expected, y, y_hat, t, **kwargs).backward()
+    np.testing.assert_allclose(x_grad.grad, expected.grad, rtol=1e-10, atol=1e-14)
+
+
+def test_fused_csib_loss_in_float32_is_the_float64_value_to_float32_rounding():
+    x, t = _rng_tensor(53, 128, 9), _rng_tensor(54, 128, 32)
+    y = x[:, :1] + 0.3 * _rng_tensor(55, 128, 1)
+    y_hat = y + 0.3 * _rng_tensor(56, 128, 1)
+    kwargs = {"beta": 0.01, "sigma_x": 1.0, "sigma_y": 2.0, "sigma_t": "median"}
+    single = cs_ib_loss(x.float(), y.float(), y_hat.float(), t.float(), **kwargs)
+    assert single.dtype == torch.float32
+    assert single.item() == pytest.approx(cs_ib_loss(x, y, y_hat, t, **kwargs).item(), rel=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"beta": -1.0}, "beta must be a non-negative number"),
+        ({"beta": float("nan")}, "beta must be a non-negative number"),
+        ({"beta": 0.1, "sigma_t": "mean"}, "kernel width must be 'median'"),
+        ({"beta": 0.1, "sigma_x": -1.0}, "kernel width must be 'median'"),
+        ({"beta": 0.1, "sigma_y": 0.0}, "kernel width must be 'median'"),
+    ],
+)
+def test_fused_csib_loss_rejects_bad_parameters(kwargs, match):
+    x, y, t = _rng_tensor(57, 10, 2), _rng_tensor(58, 10, 1), _rng_tensor(59, 10, 2)
+    with pytest.raises(ValueError, match=match):
+        cs_ib_loss(x, y, y, t, **kwargs)
+
+
+def test_fused_csib_loss_rejects_mismatched_samples():
+    x, y, t = _rng_tensor(60, 10, 2), _rng_tensor(61, 10, 1), _rng_tensor(62, 9, 2)
+    with pytest.raises(ValueError, match="x and t must hold the same number of samples"):
+        cs_ib_loss(x, y, y, t, beta=0.1)
+    with pytest.raises(ValueError, match="y, y_hat the same shape"):
+        cs_ib_loss(x, y, y[:, 0].reshape(-1, 1)[:5], t[:5].repeat(2, 1), beta=0.1)

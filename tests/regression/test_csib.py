@@ -74,16 +74,21 @@ def test_larger_beta_compresses_the_representation():
     assert tight.history_[-1]["i_xt"] < loose.history_[-1]["i_xt"] - 0.05
 
 
-def test_zero_beta_matches_the_prediction_term_alone(fitted):
+@pytest.mark.parametrize("beta", [0.0, 0.3])
+def test_training_loss_is_the_two_estimators_composed(fitted, beta):
+    # In float64, so that the fused training loss (cs_ib_loss) and the public
+    # estimators agree to rounding.
     X, y, _ = fitted
-    model = CSIBRegressor(**{**SMALL, "beta": 0.0, "max_epochs": 1})
-    model.fit(X, y)
-    X_t = torch.as_tensor(X[:64], dtype=torch.float32)
-    y_t = torch.as_tensor((y[:64, None] - model.y_mean_) / model.y_scale_, dtype=torch.float32)
+    model = CSIBRegressor(**{**SMALL, "beta": beta, "max_epochs": 1}).fit(X, y)
+    module = model.module_.double().eval()
+    X_t = torch.as_tensor(X[:64], dtype=torch.float64)
+    y_t = torch.as_tensor((y[:64, None] - model.y_mean_) / model.y_scale_, dtype=torch.float64)
     with torch.no_grad():
-        loss = model._loss(model.module_, X_t, y_t, None)
-        expected = cs_divergence(X_t, y_t, model.module_(X_t), sigma_x=1.0, sigma_y=2.0)
-    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+        loss = model._loss(module, X_t, y_t, None)
+        t = module.encode(X_t)
+        expected = cs_divergence(X_t, y_t, module.decoder(t), sigma_x=1.0, sigma_y=2.0)
+        expected = expected + beta * cs_qmi(X_t, t, sigma_x=1.0)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-10)
 
 
 def test_same_seed_same_model_and_stochastic_representation(regression_data):

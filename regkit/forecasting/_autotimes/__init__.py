@@ -1,6 +1,7 @@
 """The core of the AutoTimes forecaster: a frozen LLM as an autoregressive forecaster.
 
-Private: ``AutoTimesForecaster`` (the public estimator) is built on these pieces.
+Private: :class:`regkit.forecasting.AutoTimesForecaster` (the public estimator) is
+built on these pieces.
 Liu et al., "AutoTimes: Autoregressive Time Series Forecasters via Large Language
 Models", NeurIPS 2024; reference code thuml/AutoTimes.
 
@@ -19,11 +20,16 @@ The pieces, one module each:
   cached in memory and on disk.
 - ``_rollout``: :func:`rollout`, ``"cached"`` (KV cache, growing context) or
   ``"sliding"`` (the paper's re-normalised fixed window), with in-context prompts.
+- ``_shared``: the process-wide cache of LLMs and timestamp embedders.
+- ``_batches``: :class:`WindowBatches`, minibatches budgeted in steps.
+- ``_persistence``: model files (trainable weights and a reference to the LLM).
 
 How an estimator uses them:
 
-1. ``llm = load_llm(llm, dtype=...)``; build ``AutoTimesNetwork(llm, segment_length,
-   ...)`` inside the engine's seeded ``fork_rng`` (the MLPs draw from the global RNG).
+1. ``llm = shared_llm(llm, dtype=..., device=...)`` (``_shared``: one LLM per process
+   and source; ``load_llm`` loads a private one); build ``AutoTimesNetwork(llm,
+   segment_length, ...)`` inside ``regkit.nn.use_generator(generator)``, so that the
+   MLPs' initial weights come from the fit's own generator.
 2. Train ``network.parameters()`` (the MLPs, plus ``alpha`` with timestamps: never the
    LLM) on ``next_segment_loss(network, windows, timestamps=...)``, the windows from
    ``training_windows(series, context_length, segment_length)`` (flattened over series).
@@ -45,8 +51,8 @@ A fit and a forecast, end to end, on a tiny random LLM:
 ...     AutoTimesNetwork, last_context, load_llm, next_segment_loss, rollout,
 ...     training_windows)
 >>> series = torch.sin(torch.arange(200.0) / 4)
->>> with torch.random.fork_rng():
-...     _ = torch.manual_seed(0)
+>>> from regkit.nn import make_generator, use_generator
+>>> with use_generator(make_generator(0)):
 ...     network = AutoTimesNetwork(load_llm("tiny-llama"), 8, hidden_width=16)
 ...     optimizer = torch.optim.Adam(network.parameters(), lr=1e-2)
 ...     windows = training_windows(series, 32, 8, stride=4)[0]  # 4 segments + 1

@@ -15,6 +15,7 @@
 regkit never needs the ``llm`` extra.
 """
 
+import contextlib
 import hashlib
 import importlib.util
 import inspect
@@ -125,6 +126,7 @@ class FrozenLLM:
         # transformers 5 calls the KV cache argument `cache`; 4.x called it `past_key_values`.
         self._cache_keyword = "cache" if "cache" in parameters else "past_key_values"
         self.source = source
+        self.shared_key = None  # set by _shared.shared_llm: then pickled as a reference
         self._tokenizer = tokenizer
         self._tokenizer_loader = tokenizer_loader
         self._fingerprint = None
@@ -139,6 +141,15 @@ class FrozenLLM:
             raise
         for parameter in model.parameters():
             parameter.requires_grad_(False)
+
+    def __reduce_ex__(self, protocol):
+        if self.shared_key is None:
+            return super().__reduce_ex__(protocol)
+        # A shared LLM loaded by name is found again by name, never copied (see _shared).
+        from regkit.forecasting._autotimes._shared import restore_shared_llm
+
+        arguments = (self.source.name, self.source.seed or 0, str(self.dtype), str(self.device))
+        return restore_shared_llm, (*arguments, self.fingerprint)
 
     @property
     def config(self):
@@ -441,14 +452,29 @@ def _load_smollm2():
     from transformers import AutoModelForCausalLM
 
     path = smollm2_path()
-    model = AutoModelForCausalLM.from_pretrained(
-        path.parent, gguf_file=path.name, local_files_only=True
-    )
+    with _quiet_progress_bars():
+        model = AutoModelForCausalLM.from_pretrained(
+            path.parent, gguf_file=path.name, local_files_only=True
+        )
     return FrozenLLM(
         model,
         source=LLMSource("package", SMOLLM2),
         tokenizer_loader=TokenizerLoader(str(path.parent), gguf_file=path.name),
     )
+
+
+@contextlib.contextmanager
+def _quiet_progress_bars():
+    """Without the progress bars transformers draws while it de-quantises a GGUF file."""
+    from transformers.utils import logging
+
+    shown = logging.is_progress_bar_enabled()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if shown:
+            logging.enable_progress_bar()
 
 
 def _load_pretrained(name):

@@ -45,8 +45,8 @@ class AutoTimesNetwork(torch.nn.Module):
     network copies the LLM; copy ``state_dict()`` to snapshot weights.
 
     The trainable parts are built in the LLM's dtype and on its device, with torch's
-    default initialisation (draws from the global RNG: seed it, e.g. inside
-    ``torch.random.fork_rng``, for reproducible weights).
+    default initialisation drawn from the generator of
+    :func:`regkit.nn.use_generator` (torch's global RNG outside such a block).
 
     Parameters
     ----------
@@ -79,8 +79,8 @@ class AutoTimesNetwork(torch.nn.Module):
     --------
     >>> import torch
     >>> from regkit.forecasting._autotimes import AutoTimesNetwork, load_llm
-    >>> with torch.random.fork_rng():
-    ...     _ = torch.manual_seed(0)
+    >>> from regkit.nn import make_generator, use_generator
+    >>> with use_generator(make_generator(0)):
     ...     network = AutoTimesNetwork(load_llm("tiny-llama"), 4, hidden_width=8)
     >>> network(torch.zeros(2, 3, 4)).shape  # 2 series, 3 segments of 4 points
     torch.Size([2, 3, 4])

@@ -88,8 +88,8 @@ def rollout(
     --------
     >>> import torch
     >>> from regkit.forecasting._autotimes import AutoTimesNetwork, load_llm, rollout
-    >>> with torch.random.fork_rng():
-    ...     _ = torch.manual_seed(0)
+    >>> from regkit.nn import make_generator, use_generator
+    >>> with use_generator(make_generator(0)):
     ...     network = AutoTimesNetwork(load_llm("tiny-gpt2"), 4, hidden_width=8)
     >>> context = torch.sin(torch.arange(16.0)).reshape(1, 16)
     >>> rollout(network, context, horizon=6).shape  # 2 steps of 4, truncated to 6
