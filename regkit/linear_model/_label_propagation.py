@@ -23,6 +23,27 @@ def unlabeled_mask(y):
     return y == -1
 
 
+def unit_scale(X):
+    """``X`` divided by the power of two at its largest magnitude, and that exponent.
+
+    Neighbours do not change under a common scale, but distances of entries near
+    1e160 overflow and those near 1e-200 underflow; a power of two rescales exactly.
+    """
+    values = X.data if sp.issparse(X) else X
+    largest = np.max(np.abs(values)) if values.size else 0.0
+    exponent = int(np.frexp(largest)[1]) if largest > 0 else 0
+    return scale_by(X, exponent), exponent
+
+
+def scale_by(X, exponent):
+    """``X * 2**-exponent``, exactly (sparse structure kept)."""
+    if sp.issparse(X):
+        X = X.copy()
+        X.data = np.ldexp(X.data, -exponent)
+        return X
+    return np.ldexp(X, -exponent)
+
+
 def knn_graph(X, n_neighbors, neighbors=None):
     """Symmetric 0/1 kNN adjacency: ``i ~ j`` when either is among the other's neighbours.
 
@@ -158,9 +179,11 @@ class BCDLabelPropagation(ClassifierMixin, BCDFitMixin, BaseEstimator):
             raise ValueError("y has no labelled sample: at least one label other than -1 needed.")
         self.classes_, codes = np.unique(y[~unlabeled], return_inverse=True)
         n_classes = len(self.classes_)
-        # One neighbour index serves the graph and, later, predict_proba.
-        self._neighbors = NearestNeighbors().fit(X)
-        W = knn_graph(X, self.n_neighbors, self._neighbors)
+        # One neighbour index serves the graph and, later, predict_proba; on X
+        # rescaled by a power of two so that distances neither overflow nor underflow.
+        scaled, self._exponent = unit_scale(X)
+        self._neighbors = NearestNeighbors().fit(scaled)
+        W = knn_graph(scaled, self.n_neighbors, self._neighbors)
         F = np.zeros((len(y), n_classes))
         F[np.flatnonzero(~unlabeled), codes] = 1.0
         u, lab = np.flatnonzero(unlabeled), np.flatnonzero(~unlabeled)
@@ -200,7 +223,8 @@ class BCDLabelPropagation(ClassifierMixin, BCDFitMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", reset=False)
         k = min(self.n_neighbors, self.X_train_.shape[0])
-        neighbours = self._neighbors.kneighbors(X, n_neighbors=k, return_distance=False)
+        scaled = scale_by(X, self._exponent)
+        neighbours = self._neighbors.kneighbors(scaled, n_neighbors=k, return_distance=False)
         return self._normalise(self.label_distributions_[neighbours].mean(axis=1))
 
     def predict(self, X):

@@ -18,11 +18,12 @@ from regkit.linear_model._base import (
 )
 from regkit.linear_model._problems import least_squares_problem
 from regkit.optim import BasePenalty
-from regkit.utils import fill_doc, store_init_params, validate_params
+from regkit.utils import check_numeric_target, fill_doc, store_init_params, validate_params
 
 
 def check_regression_data(estimator, X, y, sample_weight, reset=True):
     """Validated ``X`` (float64, CSC if sparse), 2-D ``Y`` and positive-sum sample weights."""
+    check_numeric_target(y)
     X, y = validate_data(estimator, X, y, accept_sparse="csc", dtype=np.float64,
                          multi_output=True, y_numeric=True, reset=reset)  # fmt: skip
     sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
