@@ -144,6 +144,16 @@ CONTRACTS = {
         {"alpha": 0.01, "l1_ratio": 0.5, "max_iter": 200, "tol": 1e-8, "random_state": 0},
         reference=_elastic_net(0.01, 0.5),
     ),
+    # Cross-validation over a grid relative to alpha_max, which scales with the
+    # data: with a pure L1 penalty (equivariant: an L2 part scales as 1 / s**2, not
+    # as alpha_max) the choice, and so the quality, must not depend on the units.
+    "BCDLogisticRegressionCV": Contract(
+        {"l1_ratio": 1.0, "alphas": 5, "cv": 3, "max_iter": 100, "random_state": 0},
+        kind="classifier",
+    ),
+    "BCDRegressorCV": Contract(
+        {"l1_ratio": 1.0, "alphas": 5, "eps": 0.05, "cv": 3, "max_iter": 200, "random_state": 0}
+    ),
     "CSIBRegressor": Contract(
         {
             **NEURAL,

@@ -24,7 +24,7 @@ from regkit.linear_model._logistic import (
     check_classification_data,
 )
 from regkit.linear_model._path import alpha_grid, path_points
-from regkit.linear_model._problems import least_squares_problem, logistic_problem
+from regkit.linear_model._problems import least_squares_problem, logistic_problem, unit_exponent
 from regkit.linear_model._regressor import BCDRegressor, LinearPredictMixin, check_regression_data
 from regkit.optim import BasePenalty
 from regkit.utils import fill_doc, store_init_params, validate_params
@@ -124,7 +124,12 @@ class PathCVMixin(BCDFitMixin):
                      for r in ratios]  # fmt: skip
         full = np.arange(X.shape[0])
         grids = _grids(self, [make_problem(full, t) for t in templates])
-        folds = list(check_cv(self.cv, y_split, classifier=self._is_classifier()).split(X, y_split))
+        splitter = check_cv(self.cv, y_split, classifier=self._is_classifier())
+        n_folds = splitter.get_n_splits(X, y_split)
+        if X.shape[0] < n_folds:
+            raise ValueError(f"X has {X.shape[0]} samples: cross-validation with {n_folds} "
+                             f"folds needs at least {n_folds}.")  # fmt: skip
+        folds = list(splitter.split(X, y_split))
         losses = cross_validated_losses(make_problem, templates, grids, folds,
                                         self._make_solver(), loss, self.n_jobs)  # fmt: skip
         self.alpha_, self.l1_ratio_ = best_point(losses, grids, ratios)
@@ -279,13 +284,20 @@ class BCDRegressorCV(LinearPredictMixin, PathCVMixin, RegressorMixin, BaseEstima
             return least_squares_problem(X[rows], Y[rows], sw[rows], self.fit_intercept, template,
                                          many_solves=True)  # fmt: skip
 
+        # Residuals in units of a power of two near the largest |y|: their squares
+        # neither overflow (y ~ 1e160) nor underflow (y ~ 1e-200), and the choice is
+        # that of the original units exactly.
+        exponent = unit_exponent(Y)
+
         def loss(problem, W, test):
             coef, intercept = problem.coef_intercept(W)
             residual = np.asarray(X[test] @ coef.T) + intercept - Y[test]
+            residual = np.ldexp(residual, -exponent)
             return float(np.mean(np.average(residual**2, axis=0, weights=sw[test])))
 
         losses = self._search(X, y, make_problem, loss)
-        self.mse_path_ = np.squeeze(losses)
+        with np.errstate(over="ignore", under="ignore"):  # beyond float64: inf or 0, truly
+            self.mse_path_ = np.squeeze(np.ldexp(losses, 2 * exponent))
         model = BCDRegressor(alpha=self.alpha_, positive=self.positive, **self._refit_params())
         model.fit(X, y, sample_weight=sw)
         self.coef_, self.intercept_ = model.coef_, model.intercept_

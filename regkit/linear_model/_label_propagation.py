@@ -11,6 +11,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from regkit.linear_model._base import BCD_ATTRIBUTES, BCD_CONSTRAINTS, BCDFitMixin, bcd_doc
+from regkit.linear_model._problems import unit_exponent
 from regkit.optim import GraphQuadratic
 from regkit.utils import fill_doc, store_init_params, validate_params
 
@@ -29,9 +30,7 @@ def unit_scale(X):
     Neighbours do not change under a common scale, but distances of entries near
     1e160 overflow and those near 1e-200 underflow; a power of two rescales exactly.
     """
-    values = X.data if sp.issparse(X) else X
-    largest = np.max(np.abs(values)) if values.size else 0.0
-    exponent = int(np.frexp(largest)[1]) if largest > 0 else 0
+    exponent = unit_exponent(X)
     return scale_by(X, exponent), exponent
 
 

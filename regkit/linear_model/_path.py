@@ -31,9 +31,10 @@ def alpha_grid(problem, eps=1e-3, n_alphas=100):
             "an automatic alpha grid needs a penalty with a non-smooth part (e.g. "
             "l1_ratio > 0); pass the alphas instead."
         )
-    resolution = np.finfo(np.float64).resolution
-    if alpha_max <= resolution:
-        return np.full(n_alphas, resolution)
+    # scikit-learn clamps alpha_max <= 1e-15 to a constant grid; regkit only the
+    # null case, since alpha_max scales with X and y (1e-300 data has alpha_max ~ 1e-300).
+    if not alpha_max > 0:
+        return np.full(n_alphas, np.finfo(np.float64).resolution)
     return np.geomspace(alpha_max, alpha_max * eps, num=n_alphas)
 
 

@@ -37,6 +37,12 @@ def max_abs(a):
     return float(max(abs(np.max(data)), abs(np.min(data))))
 
 
+def unit_exponent(a):
+    """Exponent ``e`` with ``max|a| < 2**e <= 2 max|a|`` (dense or sparse; 0 if all zero)."""
+    top = max_abs(a)
+    return int(np.frexp(top)[1]) if top > 0 else 0
+
+
 def power_of_two_scale(a):
     """1 inside :data:`SAFE_RANGE`, else the power of two closest to the largest ``|a|``."""
     top = max_abs(a)
@@ -85,13 +91,17 @@ class LinearProblem:
         """The penalty of the equilibrated problem; None when its strengths overflow."""
         # The coefficients scale by k = y_scale / x_scale and the objective by
         # m = 1 / y_scale**2: strengths by m k = 1 / (x_scale y_scale) and m k^2.
-        inv_x, inv_y = 1.0 / np.float64(self.x_scale), 1.0 / np.float64(self.y_scale)
-        with np.errstate(over="ignore", under="ignore"):
-            linear, quadratic = inv_x * inv_y, inv_x * inv_x
-        if not (np.isfinite(linear) and np.isfinite(quadratic)):
-            return None
+        # Both are powers of two whose product with a strength may be representable
+        # when the factor alone is not (a lasso alpha of 1e-200 on X ~ 1e-200 needs
+        # m k^2 ~ 1e400): the families are homogeneous, so apply each factor in two
+        # representable halves.
+        ex, ey = (int(np.frexp(np.float64(s))[1]) - 1 for s in (self.x_scale, self.y_scale))
+        linear, quadratic = -(ex + ey), -2 * ex
+        halves = [(linear // 2, quadratic // 2), (linear - linear // 2, quadratic - quadratic // 2)]
         try:
-            pen = pen.rescaled(linear, quadratic)
+            with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+                for lin, quad in halves:
+                    pen = pen.rescaled(np.ldexp(1.0, lin), np.ldexp(1.0, quad))
         except NotImplementedError as exc:
             raise ValueError(
                 f"X or y has an extreme scale (X divided by {self.x_scale:.3g}, y by "

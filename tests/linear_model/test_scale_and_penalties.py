@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from sklearn.datasets import make_classification, make_regression
 from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, LogisticRegression
 
-from regkit.linear_model import BCDLogisticRegression, BCDRegressor
+from regkit.linear_model import BCDLogisticRegression, BCDRegressor, BCDRegressorCV
 from regkit.optim import MCP, SCAD, GroupLasso, WeightedL1
 
 SCALES = [1e-300, 1e-200, 1e160, 1e300]
@@ -150,3 +150,40 @@ def test_logistic_reports_a_duality_gap_with_its_intercept():
         )
     )
     assert 0 <= multi.dual_gap_ <= 1e-8 * np.log(3)
+
+
+@pytest.mark.parametrize("x_scale, y_scale", [(1e-200, 1.0), (1e-300, 1.0), (1e-150, 1e-150),
+                                              (1e200, 1e-100), (1.0, 1e-300)])  # fmt: skip
+def test_lasso_strength_that_scales_with_the_data_keeps_the_solution(regression, x_scale, y_scale):
+    # A lasso is equivariant: alpha * s * t on (X * s, y * t) gives coefficients * t / s.
+    # alpha ~ 1e-200 on X ~ 1e-200 needs the L2 factor m k^2 ~ 1e400 on the way (its
+    # strength is 0): the rescaling must not give up on the overflowing factor alone.
+    X, y = regression
+    alpha = 0.5
+    expected = BCDRegressor(alpha=alpha, l1_ratio=1.0, tol=1e-12).fit(X, y)
+    scaled = BCDRegressor(alpha=alpha * x_scale * y_scale, l1_ratio=1.0, tol=1e-12)
+    scaled.fit(X * x_scale, y * y_scale)
+    np.testing.assert_allclose(scaled.coef_ * (x_scale / y_scale), expected.coef_,
+                               rtol=1e-8, atol=1e-8 * np.abs(expected.coef_).max())  # fmt: skip
+    np.testing.assert_allclose(scaled.predict(X * x_scale) / y_scale, expected.predict(X),
+                               rtol=1e-8)  # fmt: skip
+
+
+@pytest.mark.parametrize("x_scale, y_scale", [(1e-200, 1.0), (1.0, 1e160), (1.0, 1e-200)])
+def test_lasso_cv_choice_does_not_depend_on_units(regression, x_scale, y_scale):
+    # alpha_max scales with X' y, so the grid follows the units; the held-out losses
+    # must neither overflow (y ~ 1e160) nor underflow (y ~ 1e-200).
+    X, y = regression
+    params = {"l1_ratio": 1.0, "alphas": 8, "cv": 3, "tol": 1e-10}
+    expected = BCDRegressorCV(**params).fit(X, y)
+    scaled = BCDRegressorCV(**params).fit(X * x_scale, y * y_scale)
+    np.testing.assert_allclose(scaled.alphas_, expected.alphas_ * y_scale * x_scale, rtol=1e-10)
+    assert scaled.alpha_ == pytest.approx(expected.alpha_ * y_scale * x_scale, rel=1e-10)
+    np.testing.assert_allclose(scaled.predict(X * x_scale) / y_scale, expected.predict(X),
+                               rtol=1e-6)  # fmt: skip
+
+
+def test_cv_with_fewer_samples_than_folds_names_x():
+    X, y = np.arange(4.0).reshape(2, 2), np.array([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"X has 2 samples.*3 folds"):
+        BCDRegressorCV(cv=3).fit(X, y)
