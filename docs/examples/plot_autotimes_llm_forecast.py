@@ -1,7 +1,7 @@
 """
-=====================================================================
+=======================================================================
 Forecasting with a frozen language model: AutoTimes on SmolLM2, offline
-=====================================================================
+=======================================================================
 
 :class:`~regkit.forecasting.AutoTimesForecaster` (Liu et al., NeurIPS 2024)
 repurposes a decoder-only LLM as a forecaster: the series is cut into segments

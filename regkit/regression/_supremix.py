@@ -229,7 +229,7 @@ callable or None, default="gaussian+feature_dropout"
     y_mean_, y_scale_ : ndarray of shape (1,)
         Mean and standard deviation used to standardise the target.
 
-    feature_mean_, feature_scale_ : ndarray of shape (n_features_in_,)
+    feature_mean_, feature_scale_ : ndarray of shape (`n_features_in_`,)
         Training means and standard deviations of the features (0 for a
         constant feature), the scales of the built-in augmentations.
 
