@@ -186,14 +186,7 @@ def save_estimator(estimator, path):
             f"{cls.__name__} is not a registered regkit estimator, so a file of it could not "
             "be loaded; decorate the class with regkit.nn.register_estimator."
         )
-    params = estimator.get_params(deep=False)
-    if params.get("callbacks"):
-        warnings.warn(
-            "callbacks are not saved; the loaded estimator has callbacks=None.",
-            UserWarning,
-            stacklevel=3,
-        )
-        params["callbacks"] = None
+    params = _params_without_callbacks(estimator, "estimator")
     tensors = {
         f"module.{key}": value.detach().cpu().contiguous()
         for key, value in estimator.module_.state_dict().items()
@@ -495,3 +488,17 @@ def load_estimator(path, expected_class=None):
     estimator.module_ = module.eval()
     estimator.device_ = "cpu"
     return estimator
+
+
+def _params_without_callbacks(model, kind):
+    """``get_params(deep=False)`` with ``callbacks=None``: callables are never saved."""
+    params = model.get_params(deep=False)
+    if params.get("callbacks"):
+        warnings.warn(
+            f"callbacks are not saved; the loaded {kind} has callbacks=None.",
+            UserWarning,
+            stacklevel=4,
+        )
+    if "callbacks" in params:
+        params["callbacks"] = None
+    return params

@@ -21,7 +21,6 @@ unpickled, imported by name or run.
 import json
 import math
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +36,7 @@ from regkit.nn._persistence import (
     _check_tensor_entries,
     _json_field,
     _metadata,
+    _params_without_callbacks,
     _read_header,
     _read_tensor,
     _refuse,
@@ -54,14 +54,7 @@ def save_forecaster(model, path):
     """Write a fitted AutoTimes forecaster to ``path``; see the module docstring."""
     from safetensors.torch import save_file
 
-    params = model.get_params(deep=False)
-    if params.get("callbacks"):
-        warnings.warn(
-            "callbacks are not saved; the loaded forecaster has callbacks=None.",
-            UserWarning,
-            stacklevel=3,
-        )
-    params["callbacks"] = None
+    params = _params_without_callbacks(model, "forecaster")
     params["llm"] = (
         os.fspath(params["llm"]) if isinstance(params["llm"], str | os.PathLike) else None
     )
