@@ -113,14 +113,20 @@ def _working_set(g, x, lips, q, kind, a, b, nonneg, free, last, first):
     k = 0
     for j in range(p):
         k += forced[j]
-    order = np.argsort(-gains)
-    for jj in range(p):
-        if k >= size:
-            break
-        j = order[jj]
-        if not forced[j]:
-            forced[j] = True
-            k += 1
+    if k + n_violators <= size:  # every violator fits: no ranking needed
+        for j in range(p):
+            if gains[j] > 0.0 and not forced[j]:
+                forced[j] = True
+                k += 1
+    else:
+        order = np.argsort(-gains)
+        for jj in range(p):
+            if k >= size:
+                break
+            j = order[jj]
+            if not forced[j]:
+                forced[j] = True
+                k += 1
     chosen = np.empty(k, dtype=np.int64)
     k = 0
     for j in range(p):
@@ -133,20 +139,13 @@ def _working_set(g, x, lips, q, kind, a, b, nonneg, free, last, first):
 @njit(cache=True, nogil=True)
 def _solve_block(dense, A, data, indices, indptr, G, use_gram, ws, r, x, g, rr, lips, q, kind, a,
                  b, nonneg, inv_n, max_epochs, tol, gap_tol, anderson):  # fmt: skip
-    """Exact CD on the working set; returns the new ``||r||^2 / n`` (Gram mode)."""
-    if not use_gram:
+    """Exact CD on the working set; in Gram mode ``g`` (every coordinate) follows ``x``."""
+    if use_gram:
+        cd_gram(G, ws, ws, g, rr, x, lips, q, kind, a, b, nonneg, max_epochs, tol, gap_tol,
+                anderson)  # fmt: skip
+    else:
         _cd_ls(dense, A, data, indices, indptr, ws, r, x, lips, q, kind, a, b, nonneg, inv_n,
                max_epochs, tol, gap_tol)  # fmt: skip
-        return dot(r, r) * inv_n
-    m = ws.shape[0]
-    xb, gb = np.empty(m), np.empty(m)
-    for jj in range(m):
-        xb[jj], gb[jj] = x[ws[jj]], g[ws[jj]]
-    rr = cd_gram(G, ws, ws, gb, rr, xb, lips, q, kind, a, b, nonneg, max_epochs, tol, gap_tol,
-                 anderson)[1]  # fmt: skip
-    for jj in range(m):
-        x[ws[jj]] = xb[jj]
-    return rr
 
 
 @njit(cache=True, nogil=True)
@@ -207,13 +206,21 @@ def _screened_gradient(dense, A, data, indices, indptr, r, x, lips, a, free, in_
 
 
 @njit(cache=True, nogil=True)
-def _statistics(dense, A, data, indices, indptr, G, use_gram, c, bb, y, r, x, support, inv_n,
+def _statistics(dense, A, data, indices, indptr, G, use_gram, c, bb, y, r, x, g, support, inv_n,
                 lips, a, free, in_ws, screen):  # fmt: skip
-    """The gradient, ``||r||^2 / n`` and ``r'b / n``: from the Gram matrix or the residual."""
+    """The gradient, ``||r||^2 / n`` and ``r'b / n``: from the Gram matrix or the residual.
+
+    In Gram mode the gradient ``g`` is the one the block solves keep current (it is
+    computed as ``G x - A'b / n`` when it holds NaN, at the start).
+    """
     if use_gram:
-        g = np.empty(x.shape[0])
-        for j in range(x.shape[0]):  # G x - A'b / n, one contiguous row at a time
-            g[j] = dot(G[j], x) - c[j]
+        if x.shape[0] and np.isnan(g[0]):
+            for j in range(x.shape[0]):  # one contiguous row at a time
+                g[j] = -c[j]
+            for k in support:
+                row = G[k]
+                for j in range(x.shape[0]):
+                    g[j] += x[k] * row[j]
         rr, rb = bb, -bb
         for j in support:
             rr += x[j] * (g[j] - c[j])
@@ -266,6 +273,7 @@ def ws_solve(dense, A, data, indices, indptr, G, use_gram, c, bb, y, r, x, lips,
     exact = False  # Gram mode, measured on the residual (tight tolerances)
     in_ws = np.zeros(p, dtype=np.bool_)  # the last working set (screening keeps it exact)
     screen = (np.empty(p), np.empty(r.shape[0]), np.zeros(1, dtype=np.bool_))
+    g_gram = np.full(p, np.nan)  # Gram mode: the gradient the block solves keep current
     for it in range(max_iter + 1):
         if it > 0:
             _polish_free(dense, A, data, indices, indptr, G, use_gram, free_idx, r, x, lips,
@@ -277,7 +285,8 @@ def ws_solve(dense, A, data, indices, indptr, G, use_gram, c, bb, y, r, x, lips,
                     break
         support = _nonzero(x)
         g, rr, rb = _statistics(dense, A, data, indices, indptr, G, use_gram and not exact, c, bb,
-                                y, r, x, support, inv_n, lips, a, free, in_ws, screen)  # fmt: skip
+                                y, r, x, g_gram, support, inv_n, lips, a, free, in_ws,
+                                screen)  # fmt: skip
         objective, gap, viol = _measure(g, x, rr, rb, q, kind, a, b, nonneg, free, convex)
         records[it, OBJECTIVE] = objective
         records[it, SUPPORT_SIZE] = support.shape[0]
@@ -290,7 +299,7 @@ def ws_solve(dense, A, data, indices, indptr, G, use_gram, c, bb, y, r, x, lips,
                 exact = True
                 g, rr, rb = _statistics(
                     dense, A, data, indices, indptr, G, False, c, bb, y, r,
-                    x, support, inv_n, lips, a, free, in_ws, screen,
+                    x, g_gram, support, inv_n, lips, a, free, in_ws, screen,
                 )  # fmt: skip
                 objective, gap, viol = _measure(g, x, rr, rb, q, kind, a, b, nonneg, free, convex)
                 records[it, OBJECTIVE], records[it, GAP] = objective, gap / f_zero

@@ -395,6 +395,7 @@ class _GLMDatafit(BaseDatafit):
         self._global_lipschitz = None
         self._curvature_cache = None
         self._grad_zero = None
+        self._value_zero = None
         self._gershgorin = None
 
     # --- state ---------------------------------------------------------------
@@ -412,7 +413,11 @@ class _GLMDatafit(BaseDatafit):
         return self._loss(state.z)
 
     def value_at_zero(self):
-        return self.value(self.init_state(np.zeros((self.n_features, self.n_outputs))))
+        if self._value_zero is None:  # data-only: cached for warm-started solves
+            self._value_zero = self.value(
+                self.init_state(np.zeros((self.n_features, self.n_outputs)))
+            )
+        return self._value_zero
 
     def gradient_at_zero(self):
         if self._grad_zero is None:  # data-only: cached for warm-started solves

@@ -12,7 +12,7 @@ matter.
 import numpy as np
 from numba import njit
 
-from regkit.optim._design import FAST, dot
+from regkit.optim._design import FAST
 from regkit.optim._kernels import _anderson_point, _cd_step
 from regkit.optim._prox import L1_KIND, value_scalar
 
@@ -71,91 +71,104 @@ class GramCache:
 
 
 @njit(cache=True, nogil=True)
-def _gram_objective(rr, x, pos, q, kind, a, b, nonneg):
+def _gram_objective(rr, x, rows, coords, q, kind, a, b, nonneg):
     val = 0.5 * rr
-    for jj in range(x.shape[0]):
-        j = pos[jj]
-        val += value_scalar(kind, x[jj], a[j], b[j], nonneg[j]) + 0.5 * q[j] * x[jj] ** 2
+    for jj in range(rows.shape[0]):
+        j, t = coords[jj], rows[jj]
+        val += value_scalar(kind, x[t], a[j], b[j], nonneg[j]) + 0.5 * q[j] * x[t] ** 2
     return val
 
 
 @njit(cache=True, nogil=True)
-def _gram_gap(g, rr, x, pos, q, a, nonneg):
+def _gram_gap(g, rr, x, rows, coords, q, a, nonneg):
     """The block duality gap of ``_block_gap`` from the Gram state (L1 kind)."""
     scale = 1.0
-    for jj in range(x.shape[0]):
-        j = pos[jj]
+    for jj in range(rows.shape[0]):
+        j, t = coords[jj], rows[jj]
         if q[j] == 0.0 and a[j] > 0.0:
-            excess = -g[jj] if nonneg[j] else abs(g[jj])
+            excess = -g[t] if nonneg[j] else abs(g[t])
             if excess > a[j]:
                 scale = min(scale, a[j] / excess)
     total = 0.5 * rr
     xg = 0.0
-    for jj in range(x.shape[0]):
-        j = pos[jj]
-        xg += x[jj] * g[jj]
-        total += a[j] * abs(x[jj]) + 0.5 * q[j] * x[jj] * x[jj]
+    for jj in range(rows.shape[0]):
+        j, t = coords[jj], rows[jj]
+        xg += x[t] * g[t]
+        total += a[j] * abs(x[t]) + 0.5 * q[j] * x[t] * x[t]
         if q[j] > 0.0:
-            u = -scale * g[jj]
+            u = -scale * g[t]
             excess = max(u - a[j], 0.0) if nonneg[j] else max(abs(u) - a[j], 0.0)
             total += excess * excess / (2.0 * q[j])
     return total + scale * (xg - rr) + 0.5 * scale * scale * rr
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
-def cd_gram(G, pos, coords, g, rr, x, lips, q, kind, a, b, nonneg, max_epochs, tol, gap_tol,
+def cd_gram(G, rows, coords, g, rr, x, lips, q, kind, a, b, nonneg, max_epochs, tol, gap_tol,
             anderson):  # fmt: skip
-    """Cyclic CD on a block through its Gram matrix; ``x`` (the block) updated in place.
+    """Cyclic CD on a block through Gram rows; ``x`` and ``g`` updated in place.
 
-    ``G[pos][:, pos]`` is the block's Gram matrix, ``g = A_b' r / n`` its gradient
-    and ``rr = ||r||^2 / n`` at the start; both are kept up to date (``O(|block|)``
-    per update). ``lips``, ``q``, ``a``, ``b`` and ``nonneg`` are indexed by the
-    block's coordinates ``coords``. The stopping rules and the Anderson extrapolation (every
-    ``anderson + 1`` epochs, kept if it lowers the block objective) are those of
-    the residual loop. Returns ``(epochs, rr)``.
+    The block's ``jj``-th coordinate is ``coords[jj]`` of the problem (which indexes
+    ``lips``, ``q``, ``a``, ``b`` and ``nonneg``) and ``rows[jj]`` of ``G``, ``x``
+    and ``g``: ``G`` holds the Gram rows ``A_t' A / n`` of the tracked coordinates,
+    ``g = A' r / n`` and ``x`` are over the same coordinates, and every update
+    keeps all of ``g`` current with one contiguous row (``O(G.shape[1])``). Tracking
+    only the block (a copied block matrix) costs ``O(|block|)`` per update; tracking
+    every coordinate (the full Gram matrix) leaves the whole gradient current for
+    the working-set loop, with no copy. ``rr = ||r||^2 / n`` at the start. The
+    stopping rules and the Anderson extrapolation (every ``anderson + 1`` epochs,
+    kept if it lowers the block objective) are those of the residual loop. Returns
+    ``(epochs, rr)``.
     """
-    m = x.shape[0]
+    m, width = rows.shape[0], G.shape[1]
     K = anderson
     hist = np.empty((K + 1, m))
     check_gap = gap_tol > 0.0 and kind == L1_KIND
-    Gb = np.empty((m, m))  # the block's Gram matrix, contiguous: its rows vectorise
-    for jj in range(m):
-        for ii in range(m):
-            Gb[jj, ii] = G[pos[jj], pos[ii]]
     for epoch in range(max_epochs):
         largest = 0.0
         for jj in range(m):
-            if lips[coords[jj]] == 0.0:
+            j, t = coords[jj], rows[jj]
+            if lips[j] == 0.0:
                 continue
-            j = coords[jj]
-            new = _cd_step(kind, x[jj], g[jj], lips[j], q[j], a[j], b[j], nonneg[j])
-            delta = new - x[jj]
+            new = _cd_step(kind, x[t], g[t], lips[j], q[j], a[j], b[j], nonneg[j])
+            delta = new - x[t]
             if delta != 0.0:
-                rr += delta * (2.0 * g[jj] + delta * lips[coords[jj]])
-                for ii in range(m):
-                    g[ii] += delta * Gb[jj, ii]
-                x[jj] = new
-                change = abs(delta) * (lips[coords[jj]] + q[coords[jj]])
+                rr += delta * (2.0 * g[t] + delta * lips[j])
+                row = G[t]
+                for ii in range(width):
+                    g[ii] += delta * row[ii]
+                x[t] = new
+                change = abs(delta) * (lips[j] + q[j])
                 if change > largest:
                     largest = change
         if largest <= tol:
             return epoch + 1, rr
-        if check_gap and _gram_gap(g, rr, x, coords, q, a, nonneg) <= gap_tol:
+        if check_gap and _gram_gap(g, rr, x, rows, coords, q, a, nonneg) <= gap_tol:
             return epoch + 1, rr
         slot = epoch % (K + 1)
-        hist[slot] = x
+        for jj in range(m):
+            hist[slot, jj] = x[rows[jj]]
         if K > 0 and slot == K:
-            step = _anderson_point(hist) - x
-            Gs = np.zeros(m)
+            step = _anderson_point(hist) - hist[K]
+            Gs = np.zeros(width)
             for jj in range(m):
                 if step[jj] != 0.0:
-                    for ii in range(m):
-                        Gs[ii] += step[jj] * Gb[jj, ii]
-            rr_try = rr + 2.0 * dot(step, g) + dot(step, Gs)
-            if _gram_objective(rr_try, x + step, coords, q, kind, a, b, nonneg) < _gram_objective(
-                rr, x, coords, q, kind, a, b, nonneg
-            ):
-                x += step
-                g += Gs
+                    row = G[rows[jj]]
+                    for ii in range(width):
+                        Gs[ii] += step[jj] * row[ii]
+            rr_try, gs = rr, 0.0
+            for jj in range(m):
+                t = rows[jj]
+                rr_try += 2.0 * step[jj] * g[t]
+                gs += step[jj] * Gs[t]
+            rr_try += gs
+            before = _gram_objective(rr, x, rows, coords, q, kind, a, b, nonneg)
+            for jj in range(m):
+                x[rows[jj]] += step[jj]
+            if _gram_objective(rr_try, x, rows, coords, q, kind, a, b, nonneg) < before:
+                for ii in range(width):
+                    g[ii] += Gs[ii]
                 rr = rr_try
+            else:
+                for jj in range(m):
+                    x[rows[jj]] = hist[K, jj]
     return max_epochs, rr

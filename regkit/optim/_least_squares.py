@@ -194,7 +194,8 @@ class LeastSquares(_GLMDatafit):
         c = -self.gradient_at_zero()[:, 0]
         bb = float(self.b[:, 0] @ self.b[:, 0]) / self.n_samples
         xk = np.ascontiguousarray(x[:, 0])
-        records = np.full((max_iter + 1, 5), np.nan)
+        records = np.empty((max_iter + 1, 5))  # ws_solve fills the rows it reaches
+        records[0] = np.nan
         blocks = np.full((min(max_iter + 1, 64), 100), -1, dtype=np.int64)
         q = np.ascontiguousarray(penalty.quadratic[:, 0])
         # Gram mode reads no residual (only its length): leave a stale one unbuilt.
@@ -224,6 +225,8 @@ class LeastSquares(_GLMDatafit):
     def _solve_gram(self, state, x, idx, q, kernel, lipschitz, max_epochs, tol, gap_tol):
         """Block CD through the block's Gram matrix; the residual is updated once at the end."""
         pos = self.gram.positions(idx)
+        block = self.gram.matrix[np.ix_(pos, pos)]  # contiguous rows over the block only
+        rows = np.arange(len(idx))
         kind, a, b, nonneg = kernel
         args = (lipschitz, q, kind, a, b, nonneg, max_epochs, tol, gap_tol / self.n_outputs,
                 _kernels.ANDERSON_K)  # fmt: skip
@@ -233,7 +236,7 @@ class LeastSquares(_GLMDatafit):
             g = _kernels.columns_dot(self.design, idx, r) / self.n_samples
             xb = np.ascontiguousarray(x[idx, k])
             start = xb.copy()
-            cd_gram(self.gram.matrix, pos, idx, g, float(r @ r) / self.n_samples, xb, *args)
+            cd_gram(block, rows, idx, g, float(r @ r) / self.n_samples, xb, *args)
             _kernels.columns_axpy(self.design, idx, xb - start, r)
             x[idx, k] = xb
 
