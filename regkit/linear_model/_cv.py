@@ -86,16 +86,24 @@ def _grids(estimator, problems):
     return np.tile(alphas, (len(problems), 1))
 
 
-def cross_validated_losses(make_problem, templates, grids, folds, solver, loss, n_jobs):
+def cross_validated_losses(X, make_problem, templates, grids, folds, solver, loss, n_jobs):
     """Held-out loss of every path point: shape ``(n_templates, n_alphas, n_folds)``.
 
-    ``make_problem(train, template)`` builds a fold's problem and ``loss(problem, W,
-    test)`` scores a solution on the held-out rows.
+    ``make_problem(train, template)`` builds a fold's problem and ``loss(scores,
+    test)`` the held-out loss of each path point from its decision values on the
+    held-out rows, shape ``(n_test, n_alphas, n_outputs)`` (one product for the
+    whole path, as the held-out rows are sliced once per fold).
     """
 
     def one_path(template, alphas, train, test):
         problem = make_problem(train, template)
-        return [loss(problem, W, test) for W, _, _ in path_points(problem, alphas, solver)]
+        fitted = [problem.coef_intercept(W) for W, _, _ in path_points(problem, alphas, solver)]
+        coefs = np.stack([coef for coef, _ in fitted])  # (n_alphas, n_outputs, n_features)
+        intercepts = np.stack([intercept for _, intercept in fitted])
+        n_alphas, n_outputs, n_features = coefs.shape
+        scores = np.asarray(X[test] @ coefs.reshape(-1, n_features).T)
+        scores = scores.reshape(len(test), n_alphas, n_outputs) + intercepts
+        return loss(scores, test)
 
     losses = Parallel(n_jobs=n_jobs, prefer="threads")(
         delayed(one_path)(template, alphas, train, test)
@@ -130,7 +138,7 @@ class PathCVMixin(BCDFitMixin):
             raise ValueError(f"X has {X.shape[0]} samples: cross-validation with {n_folds} "
                              f"folds needs at least {n_folds}.")  # fmt: skip
         folds = list(splitter.split(X, y_split))
-        losses = cross_validated_losses(make_problem, templates, grids, folds,
+        losses = cross_validated_losses(X, make_problem, templates, grids, folds,
                                         self._make_solver(), loss, self.n_jobs)  # fmt: skip
         self.alpha_, self.l1_ratio_ = best_point(losses, grids, ratios)
         self.alphas_ = grids[0] if len(ratios) == 1 else grids
@@ -289,11 +297,9 @@ class BCDRegressorCV(LinearPredictMixin, PathCVMixin, RegressorMixin, BaseEstima
         # that of the original units exactly.
         exponent = unit_exponent(Y)
 
-        def loss(problem, W, test):
-            coef, intercept = problem.coef_intercept(W)
-            residual = np.asarray(X[test] @ coef.T) + intercept - Y[test]
-            residual = np.ldexp(residual, -exponent)
-            return float(np.mean(np.average(residual**2, axis=0, weights=sw[test])))
+        def loss(scores, test):
+            residual = np.ldexp(scores - Y[test][:, None, :], -exponent)
+            return np.average(residual**2, axis=0, weights=sw[test]).mean(axis=1)
 
         losses = self._search(X, y, make_problem, loss)
         with np.errstate(over="ignore", under="ignore"):  # beyond float64: inf or 0, truly
@@ -441,15 +447,13 @@ class BCDLogisticRegressionCV(LogisticMixin, PathCVMixin, BaseEstimator):
             return logistic_problem(X[rows], codes[rows], n_classes, sw[rows],
                                     self.fit_intercept, template)  # fmt: skip
 
-        def loss(problem, W, test):
-            coef, intercept = problem.coef_intercept(W)
-            scores = np.asarray(X[test] @ coef.T) + intercept
+        def loss(scores, test):
             if n_classes == 2:
                 signs = np.where(codes[test] == 1, 1.0, -1.0)
-                per_row = -log_expit(signs * scores[:, 0])
+                per_row = -log_expit(signs[:, None] * scores[:, :, 0])
             else:
-                per_row = -log_softmax(scores, axis=1)[np.arange(len(test)), codes[test]]
-            return float(np.average(per_row, weights=sw[test]))
+                per_row = -log_softmax(scores, axis=2)[np.arange(len(test)), :, codes[test]]
+            return np.average(per_row, axis=0, weights=sw[test])
 
         self.loss_path_ = np.squeeze(self._search(X, codes, make_problem, loss))
         self.C_ = 1.0 / (self.alpha_ * sw.sum())
