@@ -111,9 +111,15 @@ class LeastSquares(_GLMDatafit):
 
     def _gradient_at_zero(self):
         A = self.A
-        if sp.issparse(A) and self.n_outputs == 1 and self._lipschitz is None:
+        if self.n_outputs == 1 and self._lipschitz is None:
             # The Lipschitz constants and A'b share one pass over the data.
-            sq, dot = _kernels.column_sq_norms_dot_csc(A.data, A.indices, A.indptr, self.b[:, 0])
+            if sp.issparse(A):
+                sq, dot = _kernels.column_sq_norms_dot_csc(A.data, A.indices, A.indptr,
+                                                           self.b[:, 0])  # fmt: skip
+            elif A.flags.f_contiguous:
+                sq, dot = _kernels.column_sq_norms_dot_dense(A, self.b[:, 0])
+            else:
+                return super()._gradient_at_zero()
             self._lipschitz = sq / self.n_samples
             return (-dot / self.n_samples)[:, None]
         return super()._gradient_at_zero()

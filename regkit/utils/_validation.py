@@ -85,8 +85,11 @@ def store_init_params(estimator, init_locals):
     >>> Model(alpha=2.0).get_params()
     {'alpha': 2.0, 'max_iter': 100}
     """
-    for name in estimator._get_param_names():
-        setattr(estimator, name, init_locals[name])
+    # The names are the signature's, as _get_param_names reads them, without
+    # inspecting the signature at every construction (clone constructs often).
+    for name, value in init_locals.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
 
 
 def check_numeric_target(y, input_name="y"):
