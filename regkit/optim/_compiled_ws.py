@@ -210,17 +210,16 @@ def _statistics(dense, A, data, indices, indptr, G, use_gram, c, bb, y, r, x, g,
                 lips, a, free, in_ws, screen):  # fmt: skip
     """The gradient, ``||r||^2 / n`` and ``r'b / n``: from the Gram matrix or the residual.
 
-    In Gram mode the gradient ``g`` is the one the block solves keep current (it is
-    computed as ``G x - A'b / n`` when it holds NaN, at the start).
+    In Gram mode the gradient is written into ``g`` (the buffer the block solves
+    keep current): ``G x - A'b / n`` afresh from the support's rows, so that no
+    rounding carried along by the updates reaches a stopping test.
     """
     if use_gram:
-        if x.shape[0] and np.isnan(g[0]):
-            for j in range(x.shape[0]):  # one contiguous row at a time
-                g[j] = -c[j]
-            for k in support:
-                row = G[k]
-                for j in range(x.shape[0]):
-                    g[j] += x[k] * row[j]
+        g[:] = -c
+        for k in support:
+            row = G[k]
+            for j in range(x.shape[0]):
+                g[j] += x[k] * row[j]
         rr, rb = bb, -bb
         for j in support:
             rr += x[j] * (g[j] - c[j])
@@ -247,20 +246,29 @@ def _rounding(x, g, c, bb):
 
 
 @njit(cache=True, nogil=True)
+def _grown(records):
+    """``records`` with twice the rows, the new ones NaN."""
+    bigger = np.full((2 * records.shape[0], records.shape[1]), np.nan)
+    bigger[: records.shape[0]] = records
+    return bigger
+
+
+@njit(cache=True, nogil=True)
 def ws_solve(dense, A, data, indices, indptr, G, use_gram, c, bb, y, r, x, lips, q, kind, a, b,
              nonneg, free, convex, f_zero, kkt_zero, tol, max_iter, inner_gap, first, anderson,
-             records, blocks):  # fmt: skip
+             blocks):  # fmt: skip
     """The working-set loop; ``x`` and (residual mode) ``r`` updated in place.
 
     ``y`` is the target ``b``, ``c = A'b / n`` and ``bb = b'b / n`` (in Gram mode ``r``
     is not read beyond its length, except to measure tight tolerances exactly, when
     it is rebuilt); ``f_zero`` and ``kkt_zero`` scale the
-    stopping tests (see ``null_scales``); ``records`` has ``max_iter + 1`` rows (see
-    the column names), ``blocks`` as many rows of working sets (-1 padded; those
-    larger than its width are not kept). Returns ``(n_iter, converged, gap,
-    support_identified_at)``.
+    stopping tests (see ``null_scales``); ``blocks`` receives the working sets, one
+    row per iteration while it has rows (-1 padded; those larger than its width are
+    not kept). Returns ``(n_iter, converged, gap, support_identified_at, records)``,
+    ``records`` with a row per iteration from the start (see the column names).
     """
     p = x.shape[0]
+    records = np.full((min(max_iter, 15) + 2, 5), np.nan)  # grown as iterations go
     inv_n = 1.0 / r.shape[0]
     target = tol * (f_zero if convex else kkt_zero)
     gap_tol = 0.0
@@ -273,8 +281,10 @@ def ws_solve(dense, A, data, indices, indptr, G, use_gram, c, bb, y, r, x, lips,
     exact = False  # Gram mode, measured on the residual (tight tolerances)
     in_ws = np.zeros(p, dtype=np.bool_)  # the last working set (screening keeps it exact)
     screen = (np.empty(p), np.empty(r.shape[0]), np.zeros(1, dtype=np.bool_))
-    g_gram = np.full(p, np.nan)  # Gram mode: the gradient the block solves keep current
+    g_gram = np.empty(p)  # Gram mode: the gradient, kept current by the block solves
     for it in range(max_iter + 1):
+        if it + 1 >= records.shape[0]:  # room for this row and the next block's size
+            records = _grown(records)
         if it > 0:
             _polish_free(dense, A, data, indices, indptr, G, use_gram, free_idx, r, x, lips,
                          inv_n)  # fmt: skip
@@ -305,7 +315,7 @@ def ws_solve(dense, A, data, indices, indptr, G, use_gram, c, bb, y, r, x, lips,
                 records[it, OBJECTIVE], records[it, GAP] = objective, gap / f_zero
                 done = gap <= target
             if done or viol <= 1e-12 * kkt_zero or it == max_iter:
-                return it, done or viol <= 1e-12 * kkt_zero, gap, changed_at
+                return it, done or viol <= 1e-12 * kkt_zero, gap, changed_at, records
         ws, size, n_violators = _working_set(g, x, lips, q, kind, a, b, nonneg, free, last, first)
         last = size
         records[it + 1, BLOCK_SIZE] = ws.shape[0]
@@ -326,4 +336,4 @@ def ws_solve(dense, A, data, indices, indptr, G, use_gram, c, bb, y, r, x, lips,
         _solve_block(dense, A, data, indices, indptr, G, use_gram and not exact, ws, r, x, g, rr,
                      lips, q, kind, a, b, nonneg, inv_n, 1000, change_tol, gap_tol,
                      anderson)  # fmt: skip
-    return max_iter, False, gap, changed_at
+    return max_iter, False, gap, changed_at, records

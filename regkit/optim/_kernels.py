@@ -193,23 +193,6 @@ def column_sq_norms_dot_csc(data, indices, indptr, v):
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
-def column_sq_norms_dot_dense(A, v):
-    """Squared column norms and ``A' v`` of a Fortran-ordered matrix in one pass over it."""
-    n, p = A.shape
-    sq = np.zeros(p)
-    dot = np.zeros(p)
-    for j in range(p):
-        s = 0.0
-        t = 0.0
-        for i in range(n):
-            s += A[i, j] * A[i, j]
-            t += A[i, j] * v[i]
-        sq[j] = s
-        dot[j] = t
-    return sq, dot
-
-
-@njit(cache=True, nogil=True, fastmath=FAST)
 def column_sq_norms_dense(A):
     """Squared Euclidean norms of the columns of a Fortran-ordered dense matrix."""
     n, p = A.shape

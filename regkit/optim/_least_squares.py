@@ -111,15 +111,10 @@ class LeastSquares(_GLMDatafit):
 
     def _gradient_at_zero(self):
         A = self.A
-        if self.n_outputs == 1 and self._lipschitz is None:
-            # The Lipschitz constants and A'b share one pass over the data.
-            if sp.issparse(A):
-                sq, dot = _kernels.column_sq_norms_dot_csc(A.data, A.indices, A.indptr,
-                                                           self.b[:, 0])  # fmt: skip
-            elif A.flags.f_contiguous:
-                sq, dot = _kernels.column_sq_norms_dot_dense(A, self.b[:, 0])
-            else:
-                return super()._gradient_at_zero()
+        if sp.issparse(A) and self.n_outputs == 1 and self._lipschitz is None:
+            # The Lipschitz constants and A'b share one pass over the data. (Dense A'b
+            # stays BLAS's: alpha_max computed as max|X'y| / n must give exactly 0.)
+            sq, dot = _kernels.column_sq_norms_dot_csc(A.data, A.indices, A.indptr, self.b[:, 0])
             self._lipschitz = sq / self.n_samples
             return (-dot / self.n_samples)[:, None]
         return super()._gradient_at_zero()
@@ -200,20 +195,18 @@ class LeastSquares(_GLMDatafit):
         c = -self.gradient_at_zero()[:, 0]
         bb = float(self.b[:, 0] @ self.b[:, 0]) / self.n_samples
         xk = np.ascontiguousarray(x[:, 0])
-        records = np.empty((max_iter + 1, 5))  # ws_solve fills the rows it reaches
-        records[0] = np.nan
         blocks = np.full((min(max_iter + 1, 64), 100), -1, dtype=np.int64)
         q = np.ascontiguousarray(penalty.quadratic[:, 0])
         # Gram mode reads no residual (only its length): leave a stale one unbuilt.
         r = np.empty(self.n_samples) if use_gram else state.z[:, 0]
         out = ws_solve(*self.design, G, use_gram, c, bb, self.b[:, 0], r, xk, self.lipschitz, q,
                        kind, a, b, nonneg, free, convex, *scales, tol, max_iter, INNER_GAP,
-                       FIRST_WORKING_SET, _kernels.ANDERSON_K, records, blocks)  # fmt: skip
+                       FIRST_WORKING_SET, _kernels.ANDERSON_K, blocks)  # fmt: skip
         x[:, 0] = xk
         if use_gram:  # Gram mode does not carry the residual along: rebuilt when read
             state.mark_stale(x)
         state.screen_ref = None
-        return (*out, records, blocks)
+        return (*out, blocks)
 
     def _gram_matrix(self):
         """``A'A / n`` of a dense design, computed once (BLAS)."""

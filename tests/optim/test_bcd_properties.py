@@ -40,8 +40,10 @@ def test_lasso_optimum_any_rule(seed, n, p, alpha_frac, selection, blocks, block
     ).solve(LeastSquares(A, b), ElasticNet(alpha, l1_ratio=1.0))  # fmt: skip
     ref = Lasso(alpha=alpha, fit_intercept=False, tol=1e-14, max_iter=10**6).fit(A, b).coef_
     np.testing.assert_allclose(res.x[:, 0], ref, atol=1e-6)
-    if alpha_frac >= 1.0:
+    if alpha_frac > 1.0:
         assert not np.any(res.x)
+    elif alpha_frac == 1.0:  # alpha_max itself: 0 up to the rounding of A'b / n
+        assert np.max(np.abs(res.x)) <= 1e-14
     objective = [r["objective"] for r in res.history]
     assert objective[-1] <= objective[0] + 1e-12
 
