@@ -30,6 +30,7 @@ the objective at 0 (negative: regkit's is lower).
 
 Usage: python benchmarks/bench_bcd.py [--quick] [--repeats N] [--parts lasso,path,...]
        [--problems dense-small,dense-large,sparse] [--path-sparse-n N] [--plot FILE]
+       [--anchors skglm,celer]
 
 ``--problems`` selects the Lasso problems and ``--path-sparse-n`` shrinks the sparse
 problem of the path, CV and MCP parts (the full run takes far longer than the single
@@ -637,11 +638,21 @@ def main():
         default=None,
         help="rows = columns of the sparse problem in the path, CV, MCP parts",
     )
+    parser.add_argument(
+        "--anchors",
+        default="skglm,celer",
+        help="benchmark-only anchors to race (scikit-learn always runs); "
+        "e.g. '' for the largest problems, where one round takes tens of minutes",
+    )
     args = parser.parse_args()
+    global skglm, celer
     warnings.simplefilter("ignore", ConvergenceWarning)
     missing = [name for name, mod in (("skglm", skglm), ("celer", celer)) if mod is None]
     if missing:
         print(f"not installed (skipped): {', '.join(missing)}; pip install regkit[bench]")
+    anchors = set(filter(None, args.anchors.split(",")))
+    skglm = skglm if "skglm" in anchors else None
+    celer = celer if "celer" in anchors else None
     # Every solver single-threaded: CD solvers are sequential anyway, and on a shared
     # 2-core machine multi-threaded BLAS on small blocks mostly measures contention.
     threadpool_limits(1)

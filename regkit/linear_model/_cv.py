@@ -130,8 +130,8 @@ class PathCVMixin(BCDFitMixin):
         ratios = _l1_ratios(self)
         templates = [make_penalty(self.penalty, 1.0, 1.0 if r is None else r, self._positive())
                      for r in ratios]  # fmt: skip
-        full = np.arange(X.shape[0])
-        grids = _grids(self, [make_problem(full, t) for t in templates])
+        every_row = slice(None)  # views, not copies, of the data
+        grids = _grids(self, [make_problem(every_row, t) for t in templates])
         splitter = check_cv(self.cv, y_split, classifier=self._is_classifier())
         n_folds = splitter.get_n_splits(X, y_split)
         if X.shape[0] < n_folds:

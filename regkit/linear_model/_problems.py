@@ -180,7 +180,7 @@ def least_squares_problem(X, Y, sample_weight, fit_intercept, penalty, many_solv
     elif fit_intercept:
         x_offset = np.average(X, axis=0, weights=sample_weight)
         y_offset = np.average(Y, axis=0, weights=sample_weight)
-        design = X - x_offset
+        design = np.subtract(X, x_offset, order="F")  # the solver's layout, in one copy
     n = X.shape[0]
     precompute = (many_solves and not sp.issparse(X) and n >= 2 * p
                   and p <= PRECOMPUTE_MAX_FEATURES)  # fmt: skip

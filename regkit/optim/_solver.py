@@ -233,8 +233,9 @@ def _compiled_solve(options, datafit, penalty, x0, state):
     started = time.perf_counter()
     p, K = datafit.n_features, datafit.n_outputs
     penalty = (NoPenalty() if penalty is None else penalty).bind(p)
-    x = np.zeros((p, K))
-    if x0 is not None:  # a vanishing proximal step projects onto the penalty's domain
+    if x0 is None:
+        x = np.zeros((p, K))
+    else:  # a vanishing proximal step projects onto the penalty's domain
         x = penalty.prox(np.array(x0, dtype=np.float64).reshape(p, K), np.full(p, 1e-300),
                          np.arange(p))  # fmt: skip
     state = datafit.init_state(x) if x0 is None or state is None else state
@@ -247,16 +248,14 @@ def _compiled_solve(options, datafit, penalty, x0, state):
     if out is None:
         return None
     n_iter, converged, gap, changed_at, records, blocks = out
-    history = []
-    for it in range(n_iter + 1):
-        row = records[it]
-        block = blocks[it] if it < len(blocks) else blocks[0]
+    history = []  # built from Python floats: paths make a history per strength
+    for it, (objective, gap_it, kkt, size, support) in enumerate(records[: n_iter + 1].tolist()):
+        kept = 0 < it < len(blocks) and blocks[it, 0] >= 0  # -1: not recorded
         history.append({
-            "iteration": it, "objective": float(row[0]), "gap": float(row[1]),
-            "kkt": float(row[2]), "seconds": math.nan,
-            "block_size": 0 if it == 0 else int(row[3]),
-            "block": None if it == 0 or block[0] < 0 else block[block >= 0].copy(),
-            "support_size": int(row[4]),
+            "iteration": it, "objective": objective, "gap": gap_it, "kkt": kkt,
+            "seconds": math.nan, "block_size": 0 if it == 0 else int(size),
+            "block": blocks[it, : int(size)].copy() if kept else None,
+            "support_size": int(support),
         })  # fmt: skip
     history[0]["seconds"] = 0.0
     history[-1]["seconds"] = time.perf_counter() - started
