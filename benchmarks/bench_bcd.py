@@ -30,7 +30,7 @@ the objective at 0 (negative: regkit's is lower).
 
 Usage: python benchmarks/bench_bcd.py [--quick] [--repeats N] [--parts lasso,path,...]
        [--problems dense-small,dense-large,sparse] [--path-sparse-n N] [--plot FILE]
-       [--anchors skglm,celer]
+       [--anchors sklearn,skglm,celer]
 
 ``--problems`` selects the Lasso problems and ``--path-sparse-n`` shrinks the sparse
 problem of the path, CV and MCP parts (the full run takes far longer than the single
@@ -70,6 +70,13 @@ except ImportError:
     celer = None
 
 TARGET = 1e-6
+# scikit-learn's Lasso solvers race unless --anchors leaves them out.
+SKLEARN = True
+
+
+def selected(solvers):
+    """``solvers`` without scikit-learn's entry when it is not raced."""
+    return {name: f for name, f in solvers.items() if SKLEARN or name != "sklearn"}
 
 
 # --- data ---------------------------------------------------------------------------
@@ -237,6 +244,7 @@ def single_solvers(X, y, alpha):
                                          tol=t, max_iter=10_000),
         "sklearn": lambda t: SkLasso(alpha=alpha, fit_intercept=False, tol=t, max_iter=100_000),
     }  # fmt: skip
+    makers = selected(makers)
     if skglm is not None:
         makers["skglm"] = lambda t: skglm.Lasso(alpha=alpha, fit_intercept=False, tol=t)
     if celer is not None:
@@ -289,6 +297,7 @@ def path_solvers(X, y, alphas):
         "sklearn": lambda t: enet_path(X, y, l1_ratio=1.0, alphas=alphas, tol=t,
                                        max_iter=100_000)[1],
     }  # fmt: skip
+    runs = selected(runs)
     if skglm is not None:
         runs["skglm"] = lambda t: skglm.Lasso(fit_intercept=False, tol=t).path(X, y, alphas)[1]
     if celer is not None:
@@ -365,6 +374,7 @@ def cv_part(sizes, repeats, path_tols):
                                                max_iter=10_000),
             "sklearn": lambda t: LassoCV(cv=folds_of, tol=t, max_iter=100_000),
         }  # fmt: skip
+        makers = selected(makers)
         chosen, times = {}, {name: [] for name in makers}
         # celer's LassoCV does not run with scikit-learn >= 1.7 (n_alphas): both anchors
         # run their own paths on the same folds and grid here.
@@ -640,12 +650,12 @@ def main():
     )
     parser.add_argument(
         "--anchors",
-        default="skglm,celer",
-        help="benchmark-only anchors to race (scikit-learn always runs); "
-        "e.g. '' for the largest problems, where one round takes tens of minutes",
+        default="sklearn,skglm,celer",
+        help="anchors the Lasso parts race (logistic always races scikit-learn's); fewer "
+        "for the largest problems, where one CV round of some anchor takes an hour",
     )
     args = parser.parse_args()
-    global skglm, celer
+    global skglm, celer, SKLEARN
     warnings.simplefilter("ignore", ConvergenceWarning)
     missing = [name for name, mod in (("skglm", skglm), ("celer", celer)) if mod is None]
     if missing:
@@ -653,6 +663,7 @@ def main():
     anchors = set(filter(None, args.anchors.split(",")))
     skglm = skglm if "skglm" in anchors else None
     celer = celer if "celer" in anchors else None
+    SKLEARN = "sklearn" in anchors
     # Every solver single-threaded: CD solvers are sequential anyway, and on a shared
     # 2-core machine multi-threaded BLAS on small blocks mostly measures contention.
     threadpool_limits(1)
