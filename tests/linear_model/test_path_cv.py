@@ -95,6 +95,27 @@ def test_cv_chooses_elasticnetcv_alpha(regression, sparse, weighted):
     assert ours.mse_path_.shape == (2, 20, 4) and ours.n_iter_ >= 1 and ours.dual_gap_ >= 0
 
 
+def test_cv_multi_output_losses_equal_per_output_enet_paths(regression):
+    # Several targets are independent Lasso problems sharing the folds and the grid;
+    # mse_path_ averages their held-out errors (one product per fold and path).
+    X, y = regression
+    Y = np.column_stack([y, -0.5 * y + np.random.default_rng(3).normal(0.0, 20.0, len(y))])
+    cv = KFold(3, shuffle=True, random_state=0)
+    model = BCDRegressorCV(l1_ratio=1.0, alphas=8, cv=cv, tol=1e-13, max_iter=10_000).fit(X, Y)
+    ref = np.zeros((8, 3))
+    for f, (train, test) in enumerate(cv.split(X)):
+        x_mean, y_mean = X[train].mean(axis=0), Y[train].mean(axis=0)
+        errors = []
+        for k in range(2):
+            coefs = enet_path(X[train] - x_mean, Y[train, k] - y_mean[k], l1_ratio=1.0,
+                              alphas=model.alphas_, tol=1e-13, max_iter=10**6)[1]  # fmt: skip
+            pred = (X[test] - x_mean) @ coefs + y_mean[k]
+            errors.append(np.mean((pred - Y[test, k][:, None]) ** 2, axis=0))
+        ref[:, f] = np.mean(errors, axis=0)
+    np.testing.assert_allclose(model.mse_path_, ref, rtol=1e-7)
+    assert model.coef_.shape == (2, X.shape[1]) and model.intercept_.shape == (2,)
+
+
 def test_cv_threads_give_the_same_result(regression):
     X, y = regression
     serial = BCDRegressorCV(l1_ratio=1.0, alphas=10, tol=1e-10).fit(X, y)
