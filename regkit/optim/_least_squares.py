@@ -81,7 +81,6 @@ class LeastSquares(_GLMDatafit):
         self._design = None
         self._gram = None
         self._full_gram = None
-        self._target_moments = None  # (A'b / n, b'b / n) of the compiled loop
         self.precompute = bool(precompute)
 
     @property
@@ -193,10 +192,9 @@ class LeastSquares(_GLMDatafit):
         convex = penalty.is_convex and not free.all()
         use_gram = self.precompute and not sp.issparse(self.A) and not free.any()
         G = self._gram_matrix() if use_gram else np.empty((0, 0))
-        if self._target_moments is None:  # data-only: kept for warm-started solves
-            c = np.ascontiguousarray(-self.gradient_at_zero()[:, 0])
-            self._target_moments = c, float(self.b[:, 0] @ self.b[:, 0]) / self.n_samples
-        c, bb = self._target_moments
+        # A'b / n and b'b / n from the datafit's cached values at 0 (warm starts reuse them).
+        c = np.ascontiguousarray(-self.gradient_at_zero()[:, 0])
+        bb = 2.0 * self.value_at_zero()
         xk = np.ascontiguousarray(x[:, 0])
         blocks = np.full((min(max_iter + 1, 64), 100), -1, dtype=np.int64)
         q = np.ascontiguousarray(penalty.quadratic[:, 0])
